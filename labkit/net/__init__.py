@@ -1,0 +1,1 @@
+"""The lab network (virtual addresses over loopback) and the TMG firewall."""
