@@ -111,6 +111,10 @@ class LabRuntime:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            # On 3.11 this is the builtin TimeoutError: a timeout raised *by the
+            # coroutine* (a DNS timeout, say) must pass through unchanged.
+            if future.done():
+                raise
             future.cancel()
             raise LabTimeout(what or getattr(coro, "__qualname__", "request"), timeout or 0) from None
 

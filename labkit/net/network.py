@@ -270,8 +270,9 @@ class LabNetwork:
         try:
             sock.bind((LOOPBACK, 0))
             # Register before connecting: the far side may look us up as soon as it accepts.
-            key = ("tcp", sock.getsockname()[1], route.listener.real_port)
-            self._origins[key] = route.source
+            origin: tuple[Proto, int, int] = ("tcp", int(sock.getsockname()[1]), route.listener.real_port)
+            key = origin
+            self.register_origin(origin, route.source)
             await asyncio.wait_for(loop.sock_connect(sock, (LOOPBACK, route.listener.real_port)), timeout)
             reader, writer = await asyncio.open_connection(sock=sock, limit=2**16)
         except BaseException:
