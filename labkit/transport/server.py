@@ -1,0 +1,1142 @@
+"""`ExchangeServer`: one Exchange 2010 Hub Transport server with its mailboxes, on the lab loop.
+
+The pipeline (DESIGN.md §2): receive (SMTP or mailbox submission) → durable store
+→ Submission → categorizer (accepted domains, mailboxes) → local delivery to the
+Maildir, or routing by send connector → a delivery queue per next hop (or
+Unreachable) → MX lookup and SMTP through the lab network → SEND, Retry, or FAIL
+with an NDR to the sender. Every method runs on the lab loop; `ServerFacade` is
+the synchronous face.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import DuplicateObject, InvalidValue, UnknownObject
+from labkit.events import EventLog, utcnow
+from labkit.net.network import LabNetwork, Listener
+from labkit.scenario import Organisation, Scenario
+from labkit.transport import facts
+from labkit.transport.addressing import is_domain, normalize_address, split_address
+from labkit.transport.config import (
+    USAGE_DEFAULTS,
+    AcceptedDomain,
+    MailboxUser,
+    ReceiveConnector,
+    SendConnector,
+    check_address_spaces,
+    check_auth,
+    check_bindings,
+    check_choice,
+    check_fqdn,
+    check_ip_ranges,
+    check_name,
+    check_positive_int,
+    check_size,
+    check_smart_hosts,
+    default_receive_connectors,
+    multi,
+    parse_binding,
+    select_receive_connector,
+    size_text,
+)
+from labkit.transport.delivery import MessageResult, SessionOutcome, run_session
+from labkit.transport.logs import ProtocolEvent, ProtocolSession, TrackingEvent, from_json, to_json
+from labkit.transport.mailstore import MailStore
+from labkit.transport.ndr import Failure, NdrRequest, build_ndr
+from labkit.transport.permissions import check_groups
+from labkit.transport.queues import Queue, QueuedMessage, QueueSet
+from labkit.transport.receive import ExchangeSmtp, Submission, received_header
+from labkit.transport.routing import accepted_domain_for, route_recipient
+from labkit.transport.settings import TransportSettings
+from labkit.transport.store import DELIVERED, FAILED, SENT, Store, StoredMessage
+from labkit.views import format_time
+
+__all__ = ["ExchangeServer", "TransportSettings"]
+
+log = logging.getLogger("labkit.transport")
+
+FLUSH_INTERVAL = 0.5  # seconds between commits of log rows that no state change carried to disk
+
+
+def _header(content: bytes, name: str) -> str:
+    head = re.split(rb"\r?\n\r?\n", content, maxsplit=1)[0].decode("utf-8", "replace")
+    match = re.search(rf"(?im)^{name}:[ \t]*(.*(?:\r?\n[ \t].*)*)", head)
+    return re.sub(r"\r?\n[ \t]+", " ", match.group(1)).strip() if match else ""
+
+
+class ExchangeServer:
+    """One Exchange server of the lab.
+
+    Args:
+        scenario: the lab's topology.
+        org: the organisation this server serves (its domain and mailboxes).
+        network: the lab network (listeners, connections).
+        events: the lab's event log (tracking and protocol records are appended).
+        data_dir: this server's folder: ``transport.db`` and ``mailboxes/``.
+        settings: timers and limits.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        org: Organisation,
+        network: LabNetwork,
+        events: EventLog,
+        data_dir: Path,
+        settings: TransportSettings,
+    ) -> None:
+        host = scenario.host(org.server)
+        self.scenario, self.org, self.network, self.events = scenario, org, network, events
+        self.data_dir, self.settings = Path(data_dir), settings
+        self.host_name = host.name
+        self.fqdn = host.fqdn
+        self.short_name = self.fqdn.split(".")[0].upper()  # the NetBIOS name: MAIL
+        self.address = host.address
+        self.addresses = [str(i.address) for i in host.interfaces]
+        self.dns_server = scenario.host(scenario.dns_server).address
+        self.rng = random.Random(self.fqdn)  # MX tie-breaking: random, but the same in every run
+        self.accepted_domains: dict[str, AcceptedDomain] = {
+            org.domain: AcceptedDomain(org.domain, org.domain, "Authoritative", default=True)
+        }
+        self.mailboxes: dict[str, MailboxUser] = {}
+        for address in org.mailboxes:
+            local = address.split("@")[0]
+            self.mailboxes[address] = MailboxUser(address, local, local)
+        self.send_connectors: dict[str, SendConnector] = {}
+        default, client = default_receive_connectors(self.short_name, settings.protocol_logging_level)
+        self.receive_connectors: dict[str, ReceiveConnector] = {default.name: default, client.name: client}
+        self.queues = QueueSet(self.short_name)
+        self.store: Store | None = None
+        self.mail: MailStore | None = None
+        self._listeners: dict[tuple[str, int], Listener] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._work = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._flusher: asyncio.TimerHandle | None = None
+        self._running = False
+
+    def __repr__(self) -> str:
+        return f"<ExchangeServer {self.fqdn} ({'running' if self._running else 'stopped'})>"
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the store and mailboxes, listen on every receive connector binding, resume the queues.
+
+        Returns only when listening.
+
+        Raises:
+            OSError, sqlite3.Error: the data directory cannot be used.
+        """
+        if self._running:
+            return
+        self.store = Store(self.data_dir / "transport.db")
+        self.mail = MailStore(self.data_dir / "mailboxes", self.fqdn)
+        self._running = True
+        try:
+            await self._sync_listeners()
+        except BaseException:
+            await self.stop()
+            raise
+        for stored, recipients in self.store.pending():
+            self._submit(stored, recipients)
+        self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+    async def stop(self) -> None:
+        """Close the listeners, cancel deliveries in progress (they resume on the next start), close the store.
+
+        Idempotent.
+        """
+        if not self._running:
+            return
+        self._running = False
+        for handle in (self._timer, self._flusher):
+            if handle is not None:
+                handle.cancel()
+        for listener in list(self._listeners.values()):
+            await self.network.close_listener(listener)
+        self._listeners.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.store is not None:
+            self.store.close()
+        self.queues = QueueSet(self.short_name)
+
+    @property
+    def running(self) -> bool:
+        """True between `start()` and `stop()`."""
+        return self._running
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("transport task failed on %s", self.fqdn, exc_info=task.exception())
+
+    def _flush(self) -> None:
+        if self.store is not None and self.store.dirty:
+            self.store.commit()
+        if self._running:
+            self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+    @property
+    def busy(self) -> bool:
+        """True while a message is in flight here: being categorized, or about to be / being sent."""
+        if self._work:
+            return True
+        for queue in self.queues.deliveries.values():
+            if queue.active_sessions:
+                return True
+            if queue.ready and not queue.suspended and queue.next_retry_time is None:
+                return True
+        return False
+
+    # -- listeners ---------------------------------------------------------------------------------
+    def _wanted_endpoints(self) -> set[tuple[str, int]]:
+        wanted: set[tuple[str, int]] = set()
+        for conn in self.receive_connectors.values():
+            if not conn.enabled:
+                continue
+            for binding in conn.bindings:
+                ip, port = parse_binding(binding)
+                for address in self.addresses if ip == "0.0.0.0" else [ip]:
+                    wanted.add((address, port))
+        return wanted
+
+    async def _sync_listeners(self) -> None:
+        wanted = self._wanted_endpoints()
+        for key in list(self._listeners):
+            if key not in wanted:
+                await self.network.close_listener(self._listeners.pop(key))
+        for ip, port in sorted(wanted - set(self._listeners)):
+
+            def factory(ip: str = ip, port: int = port) -> asyncio.Protocol:
+                return ExchangeSmtp(self, self.network, ip, port)
+
+            self._listeners[(ip, port)] = await self.network.listen_tcp(
+                self.host_name, ip, port, factory, service=f"Exchange SMTP ({self.short_name}:{port})"
+            )
+
+    # -- what receive sessions ask -----------------------------------------------------------------------
+    def receive_connector_for(self, local_ip: str, port: int, peer: str) -> ReceiveConnector | None:
+        """The receive connector that serves `peer` on `local_ip:port` (facts §4.1)."""
+        return select_receive_connector(self.receive_connectors.values(), local_ip, port, peer)
+
+    def accepted_domain(self, domain: str) -> AcceptedDomain | None:
+        """The accepted domain covering `domain`, or None."""
+        return accepted_domain_for(domain.lower(), self.accepted_domains.values())
+
+    def authenticate(self, user: str, password: str) -> str | None:
+        """The mailbox address for Basic AUTH credentials (address, alias or ``DOMAIN\\alias``), or None."""
+        name = user.strip().lower().split("\\")[-1]
+        for box in self.mailboxes.values():
+            if name in (box.address, box.alias.lower()) and password == box.password:
+                return box.address
+        return None
+
+    def protocol_session(self, kind: str, connector_id: str, local: str, remote: str, enabled: bool) -> ProtocolSession:
+        """A protocol log writer for a new SMTP session (session ids from a persisted counter)."""
+        assert self.store is not None
+        session_id = f"08D0{self.store.next_value('session'):012X}"
+        return ProtocolSession(self._emit_protocol, self.fqdn, "send" if kind == "send" else "receive",
+                               connector_id, session_id, local, remote, enabled)  # fmt: skip
+
+    def _emit_protocol(self, record: ProtocolEvent) -> None:
+        self.events.append(record)
+        if self.store is not None:
+            self.store.add_protocol(record.kind, to_json(record))
+
+    def track(self, record: TrackingEvent) -> None:
+        """Write one message tracking record."""
+        self.events.append(record)
+        if self.store is not None:
+            self.store.add_tracking(to_json(record))
+
+    def content(self, message: int) -> bytes:
+        """The stored bytes of a message."""
+        assert self.store is not None
+        return self.store.content(message)
+
+    def own_names(self) -> Sequence[str]:
+        """Names under which this server appears in MX records."""
+        return [self.fqdn]
+
+    # -- accepting messages ---------------------------------------------------------------------------
+    def _new_message_id(self) -> str:
+        assert self.store is not None
+        return facts.MESSAGE_ID_FORMAT.format(n=self.store.next_value("msgid"), fqdn=self.fqdn)
+
+    def _store(
+        self, content: bytes, sender: str, recipients: Sequence[str], source_name: str, source_ip: str, scl: int,
+        is_report: bool = False,
+    ) -> StoredMessage:  # fmt: skip
+        assert self.store is not None
+        message_id = _header(content, "Message-ID")
+        if not message_id:
+            # Transport stamps a Message-ID on a message that has none.
+            message_id = self._new_message_id()
+            content = f"Message-ID: {message_id}\r\n".encode() + content
+        stored = StoredMessage(
+            id=self.store.next_value("message"),
+            message_id=message_id,
+            sender=sender,
+            subject=_header(content, "Subject"),
+            size=len(content),
+            received=format_time(utcnow()),
+            source_name=source_name,
+            source_ip=source_ip,
+            scl=scl,
+            is_report=is_report,
+        )
+        self.store.add_message(stored, list(recipients), content)  # durable: committed before any 250
+        return stored
+
+    async def receive_smtp(self, submission: Submission) -> str:
+        """Store a message received over SMTP and queue it; returns its Message-ID once it is on disk."""
+        content = received_header(submission.client_hostname, submission.client_ip, self.fqdn, submission.server_ip)
+        stored = self._store(
+            content + submission.content,
+            submission.sender,
+            submission.recipients,
+            facts.SOURCE_SMTP_PREFIX + submission.connector.name,
+            submission.client_ip,
+            -1 if submission.authenticated_as else 0,
+        )
+        self.track(
+            TrackingEvent(
+                self.fqdn, "RECEIVE", "SMTP", stored.sender, submission.recipients, stored.subject,
+                client_ip=submission.client_ip, client_hostname=submission.client_hostname,
+                server_ip=submission.server_ip, server_hostname=self.fqdn, connector_id=submission.connector.identity,
+                internal_message_id=stored.id, message_id=stored.message_id, total_bytes=stored.size,
+                recipient_count=len(submission.recipients), return_path=stored.sender,
+            )
+        )  # fmt: skip
+        self._submit(stored, list(submission.recipients))
+        return stored.message_id
+
+    def submit_from_mailbox(self, sender: str, recipients: Sequence[str], subject: str, body: str) -> str:
+        """Submit a message as the sender's mailbox would (Outlook/OWA → the store driver).
+
+        Returns:
+            The Message-ID.
+
+        Raises:
+            UnknownObject: `sender` is not a mailbox on this server.
+            InvalidValue: a malformed recipient, or none.
+        """
+        sender = normalize_address(sender)
+        box = self.mailboxes.get(sender)
+        if box is None:
+            raise UnknownObject(
+                "mailbox", sender, sorted(self.mailboxes), f"Send from one of: {', '.join(sorted(self.mailboxes))}."
+            )
+        rcpts: list[str] = []
+        for r in recipients:
+            address = normalize_address(r)
+            if address not in rcpts:
+                rcpts.append(address)
+        if not rcpts:
+            raise InvalidValue(
+                "recipients", recipients, "is empty", "Give at least one address, e.g. `allen@xutonglin.com`."
+            )
+        now = utcnow()
+        msg = EmailMessage()
+        msg["From"] = formataddr((box.display_name, box.address))
+        msg["To"] = ", ".join(rcpts)
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(now)
+        msg["Message-ID"] = self._new_message_id()
+        msg.set_content(body)
+        mapi = f"Received: from {self.fqdn} ([{self.address}]) by {self.fqdn} ([{self.address}])\r\n with mapi; {format_datetime(now)}\r\n"
+        content = mapi.encode() + msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        stored = self._store(content, box.address, rcpts, facts.SOURCE_FROM_LOCAL, self.address, -1)
+        common: dict[str, Any] = dict(
+            client_ip=self.address, client_hostname=self.fqdn, server_ip=self.address, server_hostname=self.fqdn,
+            internal_message_id=stored.id, message_id=stored.message_id, total_bytes=stored.size,
+            recipient_count=len(rcpts), return_path=box.address,
+        )  # fmt: skip
+        self.track(
+            TrackingEvent(self.fqdn, "SUBMIT", "STOREDRIVER", box.address, tuple(rcpts), stored.subject, **common)
+        )
+        self.track(
+            TrackingEvent(self.fqdn, "RECEIVE", "STOREDRIVER", box.address, tuple(rcpts), stored.subject, **common)
+        )
+        self._submit(stored, rcpts)
+        return stored.message_id
+
+    # -- categorizer -------------------------------------------------------------------------------------
+    def _submit(self, stored: StoredMessage, recipients: list[str]) -> None:
+        self.queues.submission.add(stored, recipients)
+        self._work += 1
+        self._spawn(self._categorize(stored.id))
+
+    async def _categorize(self, message: int) -> None:
+        try:
+            await asyncio.sleep(0)  # let the SMTP session send its 250 first
+            entry = self.queues.submission.remove(message, utcnow())
+            if entry is not None and self._running:
+                self._route(entry.stored, entry.recipients)
+        finally:
+            self._work -= 1
+
+    def _route(self, stored: StoredMessage, recipients: Sequence[str]) -> None:
+        assert self.store is not None
+        failures: list[Failure] = []
+        for recipient in recipients:
+            route = route_recipient(
+                recipient, self.accepted_domains.values(), self.mailboxes, self.send_connectors.values(), stored.size
+            )
+            if route.kind == "local":
+                self._deliver_local(stored, recipient)
+            elif route.kind in ("unknown-recipient", "size-limit"):
+                failures.append(Failure(recipient, route.error))
+            elif route.kind == "unreachable":
+                entry = self.queues.unreachable.add(stored, [recipient])
+                entry.last_error = self.queues.unreachable.last_error = facts.NO_MATCHING_CONNECTOR
+            else:
+                assert route.connector is not None
+                queue = self.queues.delivery(
+                    route.delivery_type, route.next_hop, route.connector.name, route.connector.guid
+                )
+                queue.add(stored, [recipient])
+                self._kick(queue)
+        self.store.commit()
+        if failures:
+            self._fail(stored, failures, "ROUTING")
+        self._reschedule()
+
+    def _deliver_local(self, stored: StoredMessage, recipient: str) -> None:
+        assert self.store is not None and self.mail is not None
+        duplicate = self.store.was_delivered(recipient, stored.message_id)
+        if not duplicate:
+            # A file already there but not recorded: written just before a crash; it counts as this delivery.
+            self.mail.deliver(recipient, stored.message_id, self.content(stored.id))
+            self.store.mark_delivered(recipient, stored.message_id)
+        self.store.set_state(stored.id, [recipient], DELIVERED, durable=False)
+        self.track(
+            TrackingEvent(
+                self.fqdn, "DUPLICATEDELIVER" if duplicate else "DELIVER", "STOREDRIVER", stored.sender, (recipient,),
+                stored.subject, client_ip=stored.source_ip, server_hostname=self.fqdn, server_ip=self.address,
+                internal_message_id=stored.id, message_id=stored.message_id, total_bytes=stored.size,
+                recipient_count=1, return_path=stored.sender,
+            )
+        )  # fmt: skip
+
+    # -- failures and NDRs ---------------------------------------------------------------------------------
+    def _fail(self, stored: StoredMessage, failures: Sequence[Failure], source: str, connector_id: str = "") -> None:
+        assert self.store is not None
+        self.store.set_state(stored.id, [f.recipient for f in failures], FAILED, failures[0].reply, durable=False)
+        self.track(
+            TrackingEvent(
+                self.fqdn, "FAIL", source, stored.sender, tuple(f.recipient for f in failures), stored.subject,
+                server_hostname=failures[0].remote_mta, connector_id=connector_id, internal_message_id=stored.id,
+                message_id=stored.message_id, recipient_status=tuple(f.reply for f in failures),
+                total_bytes=stored.size, recipient_count=len(failures), return_path=stored.sender,
+            )
+        )  # fmt: skip
+        if stored.sender and not stored.is_report:
+            self._send_ndr(stored, failures)
+        self.store.commit()
+
+    def _send_ndr(self, stored: StoredMessage, failures: Sequence[Failure]) -> None:
+        assert self.store is not None
+        now = utcnow()
+        message_id = self._new_message_id()
+        arrival = datetime.fromisoformat(stored.received.replace("Z", "+00:00"))
+        domain = next((d.domain_name for d in self.accepted_domains.values() if d.default), self.org.domain)
+        raw = build_ndr(
+            NdrRequest(
+                generating_server=self.fqdn, to=stored.sender, from_domain=domain, message_id=message_id,
+                date=format_datetime(now), arrival_date=format_datetime(arrival),
+                boundary=f"_000_{message_id.strip('<>').split('@')[0]}_", original=self.content(stored.id),
+                failures=tuple(failures),
+            )
+        )  # fmt: skip
+        ndr = self._store(raw, "", [stored.sender], facts.SOURCE_DSN, self.address, -1, is_report=True)
+        self.track(
+            TrackingEvent(
+                self.fqdn, "DSN", "DSN", "", (stored.sender,), ndr.subject, server_hostname=self.fqdn,
+                server_ip=self.address, internal_message_id=ndr.id, message_id=ndr.message_id,
+                total_bytes=ndr.size, recipient_count=1, related_recipient_address=";".join(f.recipient for f in failures),
+                reference=stored.message_id,
+            )
+        )  # fmt: skip
+        self._submit(ndr, [stored.sender])
+
+    # -- delivery queues -------------------------------------------------------------------------------------
+    def _kick(self, queue: Queue) -> None:
+        """Start delivery sessions for a queue that has messages and may send now."""
+        if not self._running or queue.kind != "delivery" or queue.suspended or queue.next_retry_time is not None:
+            return
+        connector = self.send_connectors.get(queue.connector)
+        if connector is None or not connector.enabled:
+            self._resubmit(queue)  # its connector is gone: route its messages again
+            return
+        wanted = min(self.settings.max_outbound_connections_per_queue, len(queue.ready))
+        while queue.active_sessions < wanted:
+            queue.active_sessions += 1
+            self._spawn(self._session(queue, connector))
+
+    async def _session(self, queue: Queue, connector: SendConnector) -> None:
+        try:
+            outcome = await run_session(self, queue, connector, lambda r: self._record(queue, connector, r))
+        except Exception as exc:  # a bug must not wedge the queue: treat it as a transient failure
+            log.exception("delivery session for %s", queue.identity)
+            outcome = SessionOutcome(
+                "retry", facts.failover_error(f"{facts.CONNECTION_DROPPED} ({type(exc).__name__})")
+            )
+        finally:
+            queue.active_sessions -= 1
+        if not self._running:
+            return
+        now = utcnow()
+        if outcome.kind == "retry":
+            if queue.next_retry_time is None:
+                queue.set_retry(outcome.error, now, self.settings.retry_interval(queue.retry_count + 1))
+        elif outcome.kind == "fail":
+            for entry in list(queue.messages.values()):
+                if not entry.active:
+                    queue.remove(entry.stored.id, now)
+                    self._fail(
+                        entry.stored, [Failure(r, outcome.error) for r in entry.recipients], "SMTP", connector.name
+                    )
+        elif queue.active_sessions == 0:
+            deferred = [e.last_error for e in queue.messages.values() if e.last_error and not e.active]
+            if deferred:
+                queue.set_retry(deferred[0], now, self.settings.retry_interval(queue.retry_count + 1))
+            else:
+                queue.clear_retry()
+        self._kick(queue)
+        self._reschedule()
+
+    async def _record(self, queue: Queue, connector: SendConnector, result: MessageResult) -> None:
+        """Record what one message's SMTP transaction did, durably, before the queue lets go of it."""
+        assert self.store is not None
+        entry, stored, now = result.entry, result.entry.stored, utcnow()
+        if result.sent:
+            self.store.set_state(stored.id, result.sent, SENT, durable=False)
+            self.track(
+                TrackingEvent(
+                    self.fqdn, "SEND", "SMTP", stored.sender, tuple(result.sent), stored.subject,
+                    client_ip=self.address, client_hostname=self.fqdn, server_ip=result.remote_ip,
+                    server_hostname=result.remote_mta, connector_id=connector.name, internal_message_id=stored.id,
+                    message_id=stored.message_id, recipient_status=tuple(result.reply for _ in result.sent),
+                    total_bytes=stored.size, recipient_count=len(result.sent), return_path=stored.sender,
+                )
+            )  # fmt: skip
+        if result.deferred:
+            self.track(
+                TrackingEvent(
+                    self.fqdn, "DEFER", "SMTP", stored.sender, tuple(r for r, _ in result.deferred), stored.subject,
+                    server_hostname=result.remote_mta, connector_id=connector.name, internal_message_id=stored.id,
+                    message_id=stored.message_id, recipient_status=tuple(e for _, e in result.deferred),
+                    total_bytes=stored.size, recipient_count=len(result.deferred), return_path=stored.sender,
+                )
+            )  # fmt: skip
+        self.store.commit()  # SENT is on disk before the queue forgets the message
+        if result.failed:
+            self._fail(stored, [Failure(r, e, result.remote_mta) for r, e in result.failed], "SMTP", connector.name)
+        if result.deferred:
+            entry.recipients = [r for r, _ in result.deferred]
+            entry.last_error = result.deferred[0][1]
+            queue.give_back(entry)  # not ready again until the queue's next retry
+        else:
+            queue.remove(stored.id, now)
+
+    def _resubmit(self, queue: Queue) -> int:
+        """Send a queue's idle messages back through the categorizer (Retry-Queue -Resubmit)."""
+        now = utcnow()
+        entries = [e for e in queue.messages.values() if not e.active]
+        for entry in entries:
+            queue.remove(entry.stored.id, now)
+            self._submit(entry.stored, list(entry.recipients))
+        if queue.kind == "unreachable" and not queue.messages:
+            queue.last_error = ""
+        return len(entries)
+
+    # -- timers: retries and expiry ---------------------------------------------------------------------------
+    def _reschedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._running:
+            return
+        times: list[datetime] = [q.next_retry_time for q in self.queues.deliveries.values() if q.next_retry_time]
+        expiry = self.settings.message_expiration_timeout
+        for queue in [self.queues.unreachable, *self.queues.deliveries.values()]:
+            for entry in queue.messages.values():
+                times.append(datetime.fromisoformat(entry.stored.received.replace("Z", "+00:00")) + expiry)
+        if not times:
+            return
+        delay = max(0.0, (min(times) - utcnow()).total_seconds())
+        self._timer = asyncio.get_running_loop().call_later(min(delay, 3600.0), self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        now = utcnow()
+        expiry = self.settings.message_expiration_timeout
+        for queue in [self.queues.unreachable, *self.queues.deliveries.values()]:
+            for entry in list(queue.messages.values()):
+                received = datetime.fromisoformat(entry.stored.received.replace("Z", "+00:00"))
+                if not entry.active and now >= received + expiry:
+                    # MessageExpirationTimeout (facts §1.5): NDR with 4.4.7.
+                    queue.remove(entry.stored.id, now)
+                    reason = facts.QUEUE_EXPIRED_UNREACHABLE.format(
+                        reason=queue.last_error or facts.NO_MATCHING_CONNECTOR
+                    )
+                    text = reason if queue.kind == "unreachable" else facts.QUEUE_EXPIRED
+                    self._fail(entry.stored, [Failure(r, text) for r in entry.recipients], "ROUTING")
+        for queue in list(self.queues.deliveries.values()):
+            if queue.next_retry_time is not None and queue.next_retry_time <= now:
+                queue.next_retry_time = None  # Status leaves Retry; RetryCount and LastError stay until success
+                queue.refill()
+                self._kick(queue)
+        self._reschedule()
+
+    def _routing_changed(self) -> None:
+        """A send connector changed: resubmit Unreachable (lab's choice for facts §1.4 [U]) and orphaned queues."""
+        self._resubmit(self.queues.unreachable)
+        for queue in list(self.queues.deliveries.values()):
+            connector = self.send_connectors.get(queue.connector)
+            if connector is None or not connector.enabled:
+                self._resubmit(queue)
+
+    # -- Exchange Management Shell: send connectors -------------------------------------------------------------
+    def new_send_connector(
+        self,
+        name: str,
+        address_spaces: Iterable[str] | str = ("*",),
+        usage: str = "Internet",
+        dns_routing: bool = True,
+        smart_hosts: Iterable[str] | str | None = None,
+        max_message_size: int | str | None = None,
+        fqdn: str | None = None,
+        enabled: bool = True,
+        port: int = facts.SMTP_PORT,
+    ) -> SendConnector:
+        """New-SendConnector (facts §3.3); resubmits the Unreachable queue.
+
+        Raises:
+            InvalidValue, DuplicateObject: nothing is changed.
+        """
+        name = check_name("send connector", name)
+        if name.lower() in (n.lower() for n in self.send_connectors):
+            raise DuplicateObject(
+                "send connector", name, "Choose another name, or change it with `set_send_connector`."
+            )
+        hosts = check_smart_hosts(smart_hosts)
+        if not dns_routing and not hosts:
+            raise InvalidValue("smart_hosts", smart_hosts, "is empty but DNS routing is off",
+                               "Give `smart_hosts=[...]`, or keep `dns_routing=True` to route by MX records.")  # fmt: skip
+        connector = SendConnector(
+            name=name,
+            address_spaces=check_address_spaces(address_spaces),
+            usage=check_choice("usage", usage, facts.SEND_USAGES),
+            dns_routing_enabled=bool(dns_routing),
+            smart_hosts=hosts,
+            max_message_size=check_size("max_message_size", max_message_size or self.settings.max_message_size),
+            fqdn=check_fqdn("fqdn", fqdn),
+            enabled=bool(enabled),
+            port=self._check_port(port),
+            source_transport_servers=(self.short_name,),
+            protocol_logging_level=self.settings.protocol_logging_level,
+        )
+        self.send_connectors[name] = connector
+        self._routing_changed()
+        return connector
+
+    @staticmethod
+    def _check_port(port: object) -> int:
+        if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
+            return port
+        raise InvalidValue("port", port, "is not a TCP port", "Use 25 (SMTP).")
+
+    def _send_connector(self, identity: str) -> SendConnector:
+        key = str(identity).split("\\")[-1].strip().lower()
+        for name, conn in self.send_connectors.items():
+            if name.lower() == key:
+                return conn
+        raise UnknownObject(
+            "send connector", identity, sorted(self.send_connectors),
+            "Use a name from `get_send_connector()`, or create one with `new_send_connector`.",
+        )  # fmt: skip
+
+    def set_send_connector(self, identity: str, **changes: Any) -> SendConnector:
+        """Set-SendConnector: change any of new_send_connector's settings; resubmits Unreachable.
+
+        Raises:
+            UnknownObject, InvalidValue: nothing is changed.
+        """
+        current = self._send_connector(identity)
+        allowed = {"address_spaces", "usage", "dns_routing", "smart_hosts", "max_message_size", "fqdn", "enabled",
+                   "port", "name", "protocol_logging_level"}  # fmt: skip
+        for key in changes:
+            if key not in allowed:
+                raise InvalidValue(
+                    key, changes[key], "is not a send connector setting", f"Use any of: {', '.join(sorted(allowed))}."
+                )
+        values: dict[str, Any] = {}
+        if "name" in changes:
+            new_name = check_name("send connector", changes["name"])
+            if new_name.lower() != current.name.lower() and new_name.lower() in (
+                n.lower() for n in self.send_connectors
+            ):
+                raise DuplicateObject("send connector", new_name, "Choose another name.")
+            values["name"] = new_name
+        if changes.get("address_spaces") is not None:
+            values["address_spaces"] = check_address_spaces(changes["address_spaces"])
+        if changes.get("usage") is not None:
+            values["usage"] = check_choice("usage", changes["usage"], facts.SEND_USAGES)
+        if changes.get("smart_hosts") is not None:
+            values["smart_hosts"] = check_smart_hosts(changes["smart_hosts"])
+        if changes.get("dns_routing") is not None:
+            values["dns_routing_enabled"] = bool(changes["dns_routing"])
+        if changes.get("max_message_size") is not None:
+            values["max_message_size"] = check_size("max_message_size", changes["max_message_size"])
+        if "fqdn" in changes:
+            values["fqdn"] = check_fqdn("fqdn", changes["fqdn"])
+        if changes.get("enabled") is not None:
+            values["enabled"] = bool(changes["enabled"])
+        if changes.get("port") is not None:
+            values["port"] = self._check_port(changes["port"])
+        if changes.get("protocol_logging_level") is not None:
+            values["protocol_logging_level"] = check_choice(
+                "protocol_logging_level", changes["protocol_logging_level"], facts.PROTOCOL_LOGGING_LEVELS
+            )
+        from dataclasses import replace
+
+        updated = replace(current, **values)
+        if not updated.dns_routing_enabled and not updated.smart_hosts:
+            raise InvalidValue(
+                "smart_hosts", (), "is empty but DNS routing is off", "Give `smart_hosts=[...]` or `dns_routing=True`."
+            )
+        del self.send_connectors[current.name]
+        self.send_connectors[updated.name] = updated
+        self._routing_changed()
+        return updated
+
+    def remove_send_connector(self, identity: str) -> SendConnector:
+        """Remove-SendConnector; messages queued for it are routed again.
+
+        Raises:
+            UnknownObject: no such connector.
+        """
+        current = self._send_connector(identity)
+        del self.send_connectors[current.name]
+        self._routing_changed()
+        return current
+
+    def send_connector_rows(self) -> list[dict[str, Any]]:
+        """Get-SendConnector rows, by name."""
+        return [
+            {
+                "Identity": c.name,
+                "AddressSpaces": multi(str(s) for s in c.address_spaces),
+                "Enabled": c.enabled,
+                "DNSRoutingEnabled": c.dns_routing_enabled,
+                "SmartHosts": multi(c.smart_hosts),
+                "Fqdn": c.fqdn,
+                "MaxMessageSize": size_text(c.max_message_size),
+                "Port": c.port,
+                "SourceTransportServers": multi(c.source_transport_servers),
+                "Usage": c.usage,
+                "ProtocolLoggingLevel": c.protocol_logging_level,
+                "ConnectionInactivityTimeOut": "00:10:00",
+                "Guid": c.guid,
+            }
+            for c in sorted(self.send_connectors.values(), key=lambda c: c.name.lower())
+        ]
+
+    # -- receive connectors -----------------------------------------------------------------------------------
+    def _receive_connector(self, identity: str) -> ReceiveConnector:
+        text = str(identity).strip()
+        server, _, name = text.rpartition("\\")
+        if server and server.upper() != self.short_name:
+            name = ""
+        for conn in self.receive_connectors.values():
+            if conn.name.lower() == name.lower():
+                return conn
+        raise UnknownObject(
+            "receive connector", identity, [c.identity for c in self.receive_connectors.values()],
+            "Use an Identity from `get_receive_connector()`.",
+        )  # fmt: skip
+
+    def _receive_values(self, changes: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if changes.get("permission_groups") is not None:
+            values["permission_groups"] = check_groups(changes["permission_groups"])
+        if changes.get("remote_ip_ranges") is not None:
+            values["remote_ip_ranges"] = check_ip_ranges(changes["remote_ip_ranges"])
+        if changes.get("auth_mechanism") is not None:
+            values["auth_mechanism"] = check_auth(changes["auth_mechanism"])
+        if changes.get("bindings") is not None:
+            values["bindings"] = check_bindings(changes["bindings"])
+            for binding in values["bindings"]:
+                ip, _ = parse_binding(binding)
+                if ip != "0.0.0.0" and ip not in self.addresses:
+                    raise InvalidValue("bindings", binding, f"is not an address of {self.fqdn}",
+                                       f"Use `0.0.0.0:<port>` or one of {self.addresses}.")  # fmt: skip
+        if changes.get("enabled") is not None:
+            values["enabled"] = bool(changes["enabled"])
+        if changes.get("max_message_size") is not None:
+            values["max_message_size"] = check_size("max_message_size", changes["max_message_size"])
+        if changes.get("max_recipients_per_message") is not None:
+            values["max_recipients_per_message"] = check_positive_int(
+                "max_recipients_per_message", changes["max_recipients_per_message"]
+            )
+        if "fqdn" in changes:
+            values["fqdn"] = check_fqdn("fqdn", changes["fqdn"])
+        if "banner" in changes:
+            banner = changes["banner"]
+            if banner is not None and not (isinstance(banner, str) and banner.startswith("220 ")):
+                raise InvalidValue(
+                    "banner", banner, "does not start with `220 `", "Write e.g. `220 Mail server ready` (facts §4.5)."
+                )
+            values["banner"] = banner
+        if changes.get("protocol_logging_level") is not None:
+            values["protocol_logging_level"] = check_choice(
+                "protocol_logging_level", changes["protocol_logging_level"], facts.PROTOCOL_LOGGING_LEVELS
+            )
+        return values
+
+    async def set_receive_connector(self, identity: str, **changes: Any) -> ReceiveConnector:
+        """Set-ReceiveConnector (PermissionGroups replaces the whole list, facts §4.1).
+
+        Raises:
+            UnknownObject, InvalidValue: nothing is changed.
+        """
+        from dataclasses import replace
+
+        current = self._receive_connector(identity)
+        allowed = {"permission_groups", "remote_ip_ranges", "auth_mechanism", "bindings", "enabled", "max_message_size",
+                   "max_recipients_per_message", "fqdn", "banner", "protocol_logging_level"}  # fmt: skip
+        for key in changes:
+            if key not in allowed:
+                raise InvalidValue(
+                    key,
+                    changes[key],
+                    "is not a receive connector setting",
+                    f"Use any of: {', '.join(sorted(allowed))}.",
+                )
+        updated = replace(current, **self._receive_values(changes))
+        self.receive_connectors[current.name] = updated
+        try:
+            await self._sync_listeners()
+        except Exception:
+            self.receive_connectors[current.name] = current
+            await self._sync_listeners()
+            raise
+        return updated
+
+    async def new_receive_connector(
+        self,
+        name: str,
+        bindings: Iterable[str] | str,
+        remote_ip_ranges: Iterable[str] | str,
+        usage: str = "Custom",
+        permission_groups: Iterable[str] | str | None = None,
+        **settings: Any,
+    ) -> ReceiveConnector:
+        """New-ReceiveConnector; usage picks the default permission groups and auth (facts §4.2).
+
+        Raises:
+            InvalidValue, DuplicateObject: nothing is changed.
+        """
+        name = check_name("receive connector", name)
+        if name.lower() in (n.lower() for n in self.receive_connectors):
+            raise DuplicateObject("receive connector", f"{self.short_name}\\{name}", "Choose another name.")
+        kind = check_choice("usage", usage, facts.RECEIVE_USAGES)
+        groups, auth = USAGE_DEFAULTS[kind]
+        values = self._receive_values({"bindings": bindings, "remote_ip_ranges": remote_ip_ranges, **settings})
+        if permission_groups is not None:
+            values["permission_groups"] = check_groups(permission_groups)
+        values.setdefault("permission_groups", groups)
+        values.setdefault("auth_mechanism", auth)
+        values.setdefault("protocol_logging_level", self.settings.protocol_logging_level)
+        connector = ReceiveConnector(name=name, server=self.short_name, usage=kind, **values)
+        for other in self.receive_connectors.values():
+            if set(other.bindings) == set(connector.bindings) and set(other.remote_ip_ranges) == set(
+                connector.remote_ip_ranges
+            ):
+                raise DuplicateObject(
+                    "receive connector binding", multi(connector.bindings),
+                    f"`{other.identity}` already has these Bindings and RemoteIPRanges; change RemoteIPRanges.",
+                )  # fmt: skip
+        self.receive_connectors[name] = connector
+        try:
+            await self._sync_listeners()
+        except Exception:
+            del self.receive_connectors[name]
+            await self._sync_listeners()
+            raise
+        return connector
+
+    async def remove_receive_connector(self, identity: str) -> ReceiveConnector:
+        """Remove-ReceiveConnector.
+
+        Raises:
+            UnknownObject: no such connector.
+        """
+        current = self._receive_connector(identity)
+        del self.receive_connectors[current.name]
+        await self._sync_listeners()
+        return current
+
+    def receive_connector_rows(self) -> list[dict[str, Any]]:
+        """Get-ReceiveConnector rows."""
+        return [
+            {
+                "Identity": c.identity,
+                "Bindings": multi(c.bindings),
+                "Enabled": c.enabled,
+                "RemoteIPRanges": multi(c.remote_ip_ranges),
+                "AuthMechanism": ", ".join(c.auth_mechanism),
+                "PermissionGroups": ", ".join(c.permission_groups) or "None",
+                "MaxMessageSize": size_text(c.max_message_size),
+                "MaxRecipientsPerMessage": c.max_recipients_per_message,
+                "Fqdn": c.fqdn or self.fqdn,
+                "Banner": c.banner or "",
+                "ProtocolLoggingLevel": c.protocol_logging_level,
+                "Server": c.server,
+                "Name": c.name,
+            }
+            for c in self.receive_connectors.values()
+        ]
+
+    # -- accepted domains and mailboxes --------------------------------------------------------------------------
+    def new_accepted_domain(self, name: str, domain_name: str, domain_type: str = "Authoritative") -> AcceptedDomain:
+        """New-AcceptedDomain (facts §5.1).
+
+        Raises:
+            InvalidValue, DuplicateObject: nothing is changed.
+        """
+        name = check_name("accepted domain", name)
+        text = str(domain_name).strip().lower().rstrip(".")
+        bare = text[2:] if text.startswith("*.") else text
+        if not is_domain(bare):
+            raise InvalidValue(
+                "domain_name", domain_name, "is not a domain name", "Use e.g. `fabrikam.com` or `*.fabrikam.com`."
+            )
+        kind = check_choice("domain_type", domain_type, facts.DOMAIN_TYPES)
+        for other in self.accepted_domains.values():
+            if other.name.lower() == name.lower() or other.domain_name == text:
+                raise DuplicateObject(
+                    "accepted domain", other.name, "It is already accepted; change it or pick another domain."
+                )
+        domain = AcceptedDomain(name, text, kind)
+        self.accepted_domains[name] = domain
+        return domain
+
+    def accepted_domain_rows(self) -> list[dict[str, Any]]:
+        """Get-AcceptedDomain rows."""
+        return [
+            {"Name": d.name, "DomainName": d.domain_name, "DomainType": d.domain_type, "Default": d.default}
+            for d in self.accepted_domains.values()
+        ]
+
+    def new_mailbox(
+        self, address: str, display_name: str | None = None, password: str = facts.DEFAULT_PASSWORD
+    ) -> MailboxUser:
+        """New-Mailbox with a primary SMTP address in an authoritative accepted domain.
+
+        Raises:
+            InvalidValue: a malformed address, or a domain this organisation is not authoritative for.
+            DuplicateObject: the address exists.
+        """
+        normalized = normalize_address(address)
+        local, domain = split_address(normalized)
+        entry = self.accepted_domain(domain)
+        if entry is None or entry.domain_type != "Authoritative":
+            choices = [d.domain_name for d in self.accepted_domains.values() if d.domain_type == "Authoritative"]
+            raise InvalidValue(
+                "address", address, f"is not in an authoritative accepted domain of {self.fqdn}",
+                f"Use an address @{' or @'.join(choices)}, or first add the domain with `new_accepted_domain`.",
+            )  # fmt: skip
+        if normalized in self.mailboxes:
+            raise DuplicateObject("mailbox", normalized, "Use another address.")
+        if not isinstance(password, str) or not password:
+            raise InvalidValue("password", password, "is empty", "Give a password for Basic AUTH.")
+        user = MailboxUser(normalized, display_name or local, local, password)
+        self.mailboxes[normalized] = user
+        return user
+
+    def mailbox_rows(self) -> list[dict[str, Any]]:
+        """Get-Mailbox rows."""
+        return [
+            {
+                "Name": m.display_name,
+                "Alias": m.alias,
+                "ServerName": self.short_name.lower(),
+                "ProhibitSendQuota": "unlimited",
+                "PrimarySmtpAddress": m.address,
+                "DisplayName": m.display_name,
+            }
+            for m in self.mailboxes.values()
+        ]
+
+    def mailbox_contents(self, address: str) -> list[tuple[str, bytes]]:
+        """(Message-ID, bytes) of every message in a mailbox, in delivery order.
+
+        Raises:
+            UnknownObject: no such mailbox here.
+        """
+        assert self.store is not None and self.mail is not None
+        key = normalize_address(address)
+        if key not in self.mailboxes and not self.store.delivered_ids(key):
+            raise UnknownObject("mailbox", address, sorted(self.mailboxes))
+        result = []
+        for message_id in self.store.delivered_ids(key):
+            data = self.mail.read(key, message_id)
+            if data is not None:
+                result.append((message_id, data))
+        return result
+
+    # -- queues -----------------------------------------------------------------------------------------------
+    def queue_rows(self) -> list[dict[str, Any]]:
+        """Get-Queue rows."""
+        return [q.row() for q in self.queues.visible(utcnow(), self.settings.queue_max_idle_time)]
+
+    def message_rows(self, queue: str | None = None) -> list[dict[str, Any]]:
+        """Get-Message rows, of one queue or all."""
+        chosen = (
+            [self.queues.find(queue)] if queue else self.queues.visible(utcnow(), self.settings.queue_max_idle_time)
+        )
+        rows: list[dict[str, Any]] = []
+        for q in chosen:
+            rows += q.message_rows(self.settings.message_expiration_timeout)
+        return rows
+
+    def retry_queue(self, identity: str, resubmit: bool = False) -> int:
+        """Retry-Queue: connect now (a queue in Retry), or with `resubmit` route its messages again.
+
+        Returns:
+            How many messages were resubmitted (0 for a plain retry).
+
+        Raises:
+            UnknownObject: no such queue.
+            InvalidValue: a plain retry of a queue that is not in Retry (facts §1.4).
+        """
+        queue = self.queues.find(identity)
+        if resubmit:
+            if queue.kind == "submission":
+                raise InvalidValue("identity", identity, "is the Submission queue, which cannot be resubmitted",
+                                   "Resubmit Unreachable or a delivery queue.")  # fmt: skip
+            count = self._resubmit(queue)
+            self._reschedule()
+            return count
+        if queue.kind != "delivery" or queue.status != "Retry":
+            raise InvalidValue(
+                "identity", identity, f"is in status {queue.status}; Retry-Queue connects now only for a queue in Retry",
+                "For Unreachable (or after changing routing), use `retry_queue(identity, resubmit=True)`.",
+            )  # fmt: skip
+        queue.next_retry_time = None
+        queue.refill()
+        self._kick(queue)
+        self._reschedule()
+        return 0
+
+    def suspend_queue(self, identity: str) -> Queue:
+        """Suspend-Queue: the queue keeps accepting messages, nothing leaves it.
+
+        Raises:
+            UnknownObject, InvalidValue: not a delivery queue, or already suspended.
+        """
+        queue = self.queues.find(identity)
+        if queue.kind != "delivery":
+            raise InvalidValue("identity", identity, "is not a delivery queue", "Suspend a queue such as `MAIL\\1`.")
+        if queue.suspended:
+            raise InvalidValue("identity", identity, "is already suspended", "Resume it with `resume_queue`.")
+        queue.suspended = True
+        return queue
+
+    def resume_queue(self, identity: str) -> Queue:
+        """Resume-Queue (offered only for a suspended queue).
+
+        Raises:
+            UnknownObject, InvalidValue: not suspended.
+        """
+        queue = self.queues.find(identity)
+        if not queue.suspended or queue.kind == "poison":
+            raise InvalidValue(
+                "identity",
+                identity,
+                f"is not suspended (status {queue.status})",
+                "Only a suspended queue can be resumed.",
+            )
+        queue.suspended = False
+        queue.refill()
+        self._kick(queue)
+        return queue
+
+    def remove_message(self, identity: str, with_ndr: bool = True) -> int:
+        """Remove-Message: delete a message from its queue (NDR 4.3.2 to the sender when `with_ndr`).
+
+        Args:
+            identity: ``MAIL\\1\\42`` (queue, then InternalMessageId) or just the message number.
+
+        Returns:
+            The InternalMessageId removed.
+
+        Raises:
+            UnknownObject: no such message in any queue.
+            InvalidValue: it is being delivered at this moment.
+        """
+        text = str(identity).strip()
+        queue_part, _, number = text.rpartition("\\")
+        candidates = [self.queues.find(queue_part)] if queue_part else self.queues.all()
+        for queue in candidates:
+            for entry in queue.messages.values():
+                if str(entry.stored.id) == number:
+                    return self._remove_entry(queue, entry, with_ndr)
+        known = [row["Identity"] for row in self.message_rows()]
+        raise UnknownObject("message", identity, known, "Use an Identity from `get_message()`.")
+
+    def _remove_entry(self, queue: Queue, entry: QueuedMessage, with_ndr: bool) -> int:
+        assert self.store is not None
+        if entry.active:
+            raise InvalidValue("identity", entry.stored.id, "is being delivered right now", "Try again in a moment.")
+        queue.remove(entry.stored.id, utcnow())
+        failures = [Failure(r, facts.QUEUE_ADMIN_DELETED) for r in entry.recipients]
+        if with_ndr:
+            self._fail(entry.stored, failures, "ADMIN")
+        else:
+            self.store.set_state(entry.stored.id, entry.recipients, FAILED, facts.QUEUE_ADMIN_DELETED)
+            self.track(
+                TrackingEvent(self.fqdn, "FAIL", "ADMIN", entry.stored.sender, tuple(entry.recipients), entry.stored.subject,
+                              internal_message_id=entry.stored.id, message_id=entry.stored.message_id,
+                              recipient_status=tuple(facts.QUEUE_ADMIN_DELETED for _ in entry.recipients))
+            )  # fmt: skip
+        self._reschedule()
+        return entry.stored.id
+
+    # -- logs -------------------------------------------------------------------------------------------------
+    def tracking_rows(self) -> list[dict[str, Any]]:
+        """Every tracking record of this server, oldest first (from the store, so history survives restarts)."""
+        assert self.store is not None
+        return [from_json(r) for r in self.store.tracking()]
+
+    def protocol_rows(self, kind: str) -> list[dict[str, Any]]:
+        """Every protocol log line of one kind, oldest first."""
+        assert self.store is not None
+        return [from_json(r) for r in self.store.protocol(kind)]
+
+    def wait_time(self) -> timedelta:
+        """Time until the next scheduled retry (for diagnostics)."""
+        times = [q.next_retry_time for q in self.queues.deliveries.values() if q.next_retry_time]
+        return max(timedelta(0), min(times) - utcnow()) if times else timedelta(0)

@@ -1,0 +1,245 @@
+"""The durable store of one transport server: queued messages, counters and logs in SQLite.
+
+A message is acknowledged with ``250`` only after `add_message` has committed it
+(WAL journal, ``synchronous=FULL``: the commit is on disk). Per-recipient state
+moves ``pending`` → ``delivered`` / ``sent`` / ``failed`` in later commits; on
+start, every message with a pending recipient is resumed. Log rows are appended
+without a commit of their own and ride along with the next one (or the periodic
+flush), so logging never costs an extra disk sync.
+
+Used only from the lab loop's thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    source_ip TEXT NOT NULL,
+    scl INTEGER NOT NULL,
+    is_report INTEGER NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    message INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (message, address)
+);
+CREATE INDEX IF NOT EXISTS recipients_state ON recipients (state);
+CREATE TABLE IF NOT EXISTS delivered (mailbox TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (mailbox, message_id));
+CREATE TABLE IF NOT EXISTS tracking (seq INTEGER PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS protocol (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, record TEXT NOT NULL);
+"""
+
+PENDING, DELIVERED, SENT, FAILED = "pending", "delivered", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as stored: envelope, a few header facts, and where it came from.
+
+    Attributes:
+        id: InternalMessageId (per server).
+        message_id: the Message-ID header (InternetMessageId).
+        sender: envelope sender (``""`` for a report's null sender).
+        subject: the Subject header.
+        size: bytes.
+        received: ISO time it was accepted.
+        source_name: MessageSourceName (``SMTP:Default MAIL``, ``FromLocal``, ``DSN``).
+        source_ip: the client address it came from.
+        scl: spam confidence level.
+        is_report: an NDR/DSN (never answered with another NDR).
+    """
+
+    id: int
+    message_id: str
+    sender: str
+    subject: str
+    size: int
+    received: str
+    source_name: str
+    source_ip: str
+    scl: int
+    is_report: bool
+
+
+class Store:
+    """SQLite at ``<data_dir>/transport.db``.
+
+    Args:
+        path: the database file (created with its directory).
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+        self._in_txn = False
+        self._dirty = False
+
+    # -- transactions ------------------------------------------------------------------------------
+    def _begin(self) -> None:
+        if not self._in_txn:
+            self.db.execute("BEGIN")
+            self._in_txn = True
+
+    def commit(self) -> None:
+        """Make everything written so far durable."""
+        if self._in_txn:
+            self.db.execute("COMMIT")
+            self._in_txn = False
+        self._dirty = False
+
+    @property
+    def dirty(self) -> bool:
+        """True when log rows wait for a commit."""
+        return self._dirty
+
+    def close(self) -> None:
+        """Commit and close. Idempotent."""
+        try:
+            self.commit()
+            self.db.close()
+        except sqlite3.ProgrammingError:
+            pass
+
+    # -- counters ----------------------------------------------------------------------------------
+    def next_value(self, name: str) -> int:
+        """The next value of a persisted counter (1, 2, 3...); committed with the next commit."""
+        self._begin()
+        row = self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        value = (row[0] if row else 0) + 1
+        self.db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", (name, value))
+        self._dirty = True
+        return value
+
+    # -- messages ----------------------------------------------------------------------------------
+    def add_message(self, message: StoredMessage, recipients: Sequence[str], content: bytes) -> None:
+        """Store a message and its recipients as pending, durably (commits)."""
+        self._begin()
+        self.db.execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message.id, message.message_id, message.sender, message.subject, message.size, message.received,
+                message.source_name, message.source_ip, message.scl, int(message.is_report), content,
+            ),
+        )  # fmt: skip
+        self.db.executemany(
+            "INSERT OR IGNORE INTO recipients (message, address, state) VALUES (?, ?, ?)",
+            [(message.id, r, PENDING) for r in recipients],
+        )
+        self.commit()
+
+    def set_state(
+        self, message: int, recipients: Iterable[str], state: str, error: str = "", *, durable: bool = True
+    ) -> None:
+        """Move recipients of a message to `state` (committing unless `durable` is False)."""
+        self._begin()
+        self.db.executemany(
+            "UPDATE recipients SET state = ?, last_error = ? WHERE message = ? AND address = ?",
+            [(state, error, message, r) for r in recipients],
+        )
+        if durable:
+            self.commit()
+        else:
+            self._dirty = True
+
+    def message(self, message: int) -> StoredMessage | None:
+        """One message's envelope and facts, or None."""
+        row = self.db.execute(
+            "SELECT id, message_id, sender, subject, size, received, source_name, source_ip, scl, is_report "
+            "FROM messages WHERE id = ?",
+            (message,),
+        ).fetchone()
+        return _message(row) if row else None
+
+    def content(self, message: int) -> bytes:
+        """The message's bytes (KeyError if unknown)."""
+        row = self.db.execute("SELECT content FROM messages WHERE id = ?", (message,)).fetchone()
+        if row is None:
+            raise KeyError(message)
+        return bytes(row[0])
+
+    def pending(self) -> list[tuple[StoredMessage, list[str]]]:
+        """Every message with pending recipients, oldest first, with those recipients."""
+        rows = self.db.execute(
+            "SELECT m.id, m.message_id, m.sender, m.subject, m.size, m.received, m.source_name, m.source_ip, m.scl, "
+            "m.is_report, r.address FROM messages m JOIN recipients r ON r.message = m.id "
+            "WHERE r.state = ? ORDER BY m.id, r.rowid",
+            (PENDING,),
+        ).fetchall()
+        result: dict[int, tuple[StoredMessage, list[str]]] = {}
+        for row in rows:
+            entry = result.setdefault(row[0], (_message(row[:10]), []))
+            entry[1].append(row[10])
+        return list(result.values())
+
+    def recipient_states(self, message: int) -> dict[str, str]:
+        """Recipient → state for one message."""
+        rows = self.db.execute("SELECT address, state FROM recipients WHERE message = ?", (message,)).fetchall()
+        return {address: state for address, state in rows}
+
+    # -- mailbox delivery dedupe ---------------------------------------------------------------------
+    def was_delivered(self, mailbox: str, message_id: str) -> bool:
+        """Whether a message with this Message-ID already sits in `mailbox`."""
+        row = self.db.execute(
+            "SELECT 1 FROM delivered WHERE mailbox = ? AND message_id = ?", (mailbox, message_id)
+        ).fetchone()
+        return row is not None
+
+    def mark_delivered(self, mailbox: str, message_id: str) -> None:
+        """Remember a delivery (committed with the recipient's state change)."""
+        self._begin()
+        self.db.execute("INSERT OR IGNORE INTO delivered VALUES (?, ?)", (mailbox, message_id))
+        self._dirty = True
+
+    def delivered_ids(self, mailbox: str) -> list[str]:
+        """The Message-IDs delivered to `mailbox`, in delivery order."""
+        rows = self.db.execute("SELECT message_id FROM delivered WHERE mailbox = ? ORDER BY rowid", (mailbox,))
+        return [row[0] for row in rows]
+
+    # -- logs ----------------------------------------------------------------------------------------
+    def add_tracking(self, record: str) -> None:
+        """Append one tracking-log row (JSON); committed with the next commit."""
+        self._begin()
+        self.db.execute("INSERT INTO tracking (record) VALUES (?)", (record,))
+        self._dirty = True
+
+    def add_protocol(self, kind: str, record: str) -> None:
+        """Append one protocol-log row (JSON) of kind ``receive`` or ``send``."""
+        self._begin()
+        self.db.execute("INSERT INTO protocol (kind, record) VALUES (?, ?)", (kind, record))
+        self._dirty = True
+
+    def tracking(self) -> list[str]:
+        """Every tracking row, in order."""
+        return [row[0] for row in self.db.execute("SELECT record FROM tracking ORDER BY seq")]
+
+    def protocol(self, kind: str) -> list[str]:
+        """Every protocol row of one kind, in order."""
+        return [row[0] for row in self.db.execute("SELECT record FROM protocol WHERE kind = ? ORDER BY seq", (kind,))]
+
+
+def _message(row: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
+        int(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), str(row[5]), str(row[6]), str(row[7]),
+        int(row[8]), bool(row[9]),
+    )  # fmt: skip
