@@ -27,6 +27,7 @@ KNOWN_ACTIONS = frozenset(
         "tmg.remove_publishing_rule",
         "tmg.remove_access_rule",
         "server.new_send_connector",
+        "server.remove_send_connector",
         "server.set_receive_connector",
     }
 )
@@ -242,8 +243,12 @@ class _Parser:
         if outside and outside not in names:
             raise self.fail("[lab]", f"outside_client `{outside}` is not a host", f"use one of {sorted(names)}")
         broken = data.get("broken", {})
-        if not isinstance(broken, dict):
+        if not isinstance(broken, dict) or not all(isinstance(b, dict) for b in broken.values()):
             raise self.fail("[broken]", "must be a table of named misconfigurations", "write `[broken.NAME]` tables")
+        for name, entry in broken.items():
+            for j, action in enumerate(entry.get("actions", [])):
+                if not isinstance(action, dict) or action.get("do") not in KNOWN_ACTIONS:
+                    raise self.fail(f"broken.{name} actions[{j}]", "is not a known action", f"use one of {sorted(KNOWN_ACTIONS)}")
         return Scenario(
             source=self.source,
             title=str(lab.get("title", "")),

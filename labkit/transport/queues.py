@@ -262,9 +262,5 @@ class QueueSet:
             by_name = short.lower() == queue.name.lower()
             if by_name or (queue.kind == "delivery" and short.lower() == queue.next_hop_domain.lower()):
                 return queue
-        raise UnknownObject(
-            "queue",
-            identity,
-            [q.identity for q in self.all() if q.kind != "poison" or q.messages],
-            "Use an Identity from `get_queue()`, e.g. `MAIL\\Unreachable` or `MAIL\\1`.",
-        )
+        known = [q.identity for q in self.all() if q.kind != "poison" or q.messages]
+        raise UnknownObject("queue", identity, known, f"Use an Identity from `get_queue()`: {', '.join(known)}.")

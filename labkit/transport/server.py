@@ -672,9 +672,10 @@ class ExchangeServer:
         for name, conn in self.send_connectors.items():
             if name.lower() == key:
                 return conn
+        known = ", ".join(sorted(self.send_connectors)) or "(none yet)"
         raise UnknownObject(
             "send connector", identity, sorted(self.send_connectors),
-            "Use a name from `get_send_connector()`, or create one with `new_send_connector`.",
+            f"Send connectors here: {known}. Create one with `new_send_connector`.",
         )  # fmt: skip
 
     def set_send_connector(self, identity: str, **changes: Any) -> SendConnector:
@@ -772,10 +773,10 @@ class ExchangeServer:
         for conn in self.receive_connectors.values():
             if conn.name.lower() == name.lower():
                 return conn
+        known = [c.identity for c in self.receive_connectors.values()]
         raise UnknownObject(
-            "receive connector", identity, [c.identity for c in self.receive_connectors.values()],
-            "Use an Identity from `get_receive_connector()`.",
-        )  # fmt: skip
+            "receive connector", identity, known, f"Use an Identity from `get_receive_connector()`: {', '.join(known)}."
+        )
 
     def _receive_values(self, changes: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -1105,7 +1106,8 @@ class ExchangeServer:
                 if str(entry.stored.id) == number:
                     return self._remove_entry(queue, entry, with_ndr)
         known = [row["Identity"] for row in self.message_rows()]
-        raise UnknownObject("message", identity, known, "Use an Identity from `get_message()`.")
+        listed = ", ".join(known) or "(no message is queued)"
+        raise UnknownObject("message", identity, known, f"Use an Identity from `get_message()`: {listed}.")
 
     def _remove_entry(self, queue: Queue, entry: QueuedMessage, with_ndr: bool) -> int:
         assert self.store is not None
