@@ -36,7 +36,7 @@ from labkit.scenario import Scenario, load_scenario
 from labkit.transport.facade import ServerFacade
 from labkit.transport.mailflow import Mailbox, MailFlow
 from labkit.transport.server import ExchangeServer, TransportSettings
-from labkit.views import frame
+from labkit.views import frame, merge_logs
 
 if TYPE_CHECKING:
     from labkit.checks import CheckResult
@@ -319,6 +319,24 @@ class Lab:
         """A mailbox's contents (a table of messages; each available as an `EmailMessage`)."""
         self._require_running()
         return self._mail.mailbox(address)
+
+    def get_message_tracking_log(
+        self,
+        sender: str | None = None,
+        recipients: str | None = None,
+        event_id: str | None = None,
+        message_id: str | None = None,
+    ) -> pd.DataFrame:
+        """Get-MessageTrackingLog on every Exchange server, merged into one time-ordered table with a Server column.
+
+        Args:
+            sender, recipients, event_id, message_id: filters, as for
+                ``lab.server(...).get_message_tracking_log``; None = no filter.
+        """
+        self._require_running()
+        filters = {"sender": sender, "recipients": recipients, "event_id": event_id, "message_id": message_id}
+        given = {k: v for k, v in filters.items() if v is not None}
+        return merge_logs({name: self.server(name).get_message_tracking_log(**given) for name in self.servers})
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until no message is in flight anywhere (each delivered, failed, or waiting for a retry)."""

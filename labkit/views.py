@@ -39,3 +39,27 @@ def frame(rows: Iterable[Any], columns: Mapping[str, str] | Sequence[str]) -> pd
         records.append(record)
     df = pd.DataFrame.from_records(records, columns=list(mapping.values()))
     return df
+
+
+#: Columns that lead a merged tracking table (the rest follow in the servers' order).
+TRACKING_LEADING = ("Timestamp", "Server", "EventId", "Source", "Sender", "Recipients", "MessageSubject", "RecipientStatus")
+
+
+def merge_logs(logs: dict[str, pd.DataFrame], leading: Sequence[str] = TRACKING_LEADING) -> pd.DataFrame:
+    """One table from per-server tracking logs: a Server column, time-ordered (stable within a server).
+
+    >>> a = pd.DataFrame({"Timestamp": ["2026-11-28T09:00:02.000Z"], "EventId": ["SEND"]})
+    >>> b = pd.DataFrame({"Timestamp": ["2026-11-28T09:00:01.000Z", "2026-11-28T09:00:03.000Z"],
+    ...                   "EventId": ["SUBMIT", "RECEIVE"]})
+    >>> merge_logs({"mail.contoso.com": a, "mail.xutonglin.com": b})[["Server", "EventId"]].values.tolist()
+    [['mail.xutonglin.com', 'SUBMIT'], ['mail.contoso.com', 'SEND'], ['mail.xutonglin.com', 'RECEIVE']]
+    """
+    frames = [df.assign(Server=server) for server, df in logs.items() if not df.empty]
+    if not frames:
+        columns = list(dict.fromkeys([*leading, *(c for df in logs.values() for c in df.columns)]))
+        return pd.DataFrame(columns=columns)
+    merged = pd.concat(frames, ignore_index=True)
+    if "Timestamp" in merged.columns:
+        merged = merged.sort_values("Timestamp", kind="stable", key=lambda s: s.astype(str))
+    ordered = [c for c in leading if c in merged.columns] + [c for c in merged.columns if c not in leading]
+    return merged[ordered].reset_index(drop=True)

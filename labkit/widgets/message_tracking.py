@@ -16,35 +16,16 @@ import pandas as pd
 from labkit.errors import InvalidValue
 from labkit.transport.facts import EVENT_IDS
 from labkit.widgets.base import TABLE_CSS, LabForm, button, heading, table_html
-from labkit.widgets.calls import LAB, ApiCall
+from labkit.views import TRACKING_LEADING, merge_logs
+from labkit.widgets.calls import ApiCall
 
 if TYPE_CHECKING:
     from labkit.lab import Lab
 
 #: Columns shown first (Get-MessageTrackingLog's default table after the time and server); the rest follow.
-LEADING = ("Timestamp", "Server", "EventId", "Source", "Sender", "Recipients", "MessageSubject", "RecipientStatus")
+LEADING = TRACKING_LEADING
 #: The columns the widget's table shows.
 SHOWN = (*LEADING, "ConnectorId", "ClientIp", "ServerIp", "MessageId")
-
-
-def merge_logs(logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One table from per-server tracking logs: a Server column, time-ordered (stable within a server).
-
-    >>> a = pd.DataFrame({"Timestamp": ["2026-11-28T09:00:02.000Z"], "EventId": ["SEND"]})
-    >>> b = pd.DataFrame({"Timestamp": ["2026-11-28T09:00:01.000Z", "2026-11-28T09:00:03.000Z"],
-    ...                   "EventId": ["SUBMIT", "RECEIVE"]})
-    >>> merge_logs({"mail.contoso.com": a, "mail.xutonglin.com": b})[["Server", "EventId"]].values.tolist()
-    [['mail.xutonglin.com', 'SUBMIT'], ['mail.contoso.com', 'SEND'], ['mail.xutonglin.com', 'RECEIVE']]
-    """
-    frames = [df.assign(Server=server) for server, df in logs.items() if not df.empty]
-    if not frames:
-        columns = list(dict.fromkeys([*LEADING, *(c for df in logs.values() for c in df.columns)]))
-        return pd.DataFrame(columns=columns)
-    merged = pd.concat(frames, ignore_index=True)
-    if "Timestamp" in merged.columns:
-        merged = merged.sort_values("Timestamp", kind="stable", key=lambda s: s.astype(str))
-    ordered = [c for c in LEADING if c in merged.columns] + [c for c in merged.columns if c not in LEADING]
-    return merged[ordered].reset_index(drop=True)
 
 
 def tracking_log(
@@ -54,22 +35,8 @@ def tracking_log(
     event_id: str | None = None,
     message_id: str | None = None,
 ) -> pd.DataFrame:
-    """Get-MessageTrackingLog on every server of the lab, merged into one time-ordered table.
-
-    Args:
-        lab: the running lab.
-        sender, recipients, event_id, message_id: filters, as for
-            ``lab.server(...).get_message_tracking_log``; None = no filter.
-
-    Returns:
-        The tracking rows with a Server column, oldest first.
-
-    Raises:
-        LabkitError: a filter the servers refuse (e.g. an unknown event id).
-    """
-    filters = {"sender": sender, "recipients": recipients, "event_id": event_id, "message_id": message_id}
-    given = {k: v for k, v in filters.items() if v is not None}
-    return merge_logs({server: lab.server(server).get_message_tracking_log(**given) for server in lab.servers})
+    """The same as ``lab.get_message_tracking_log(...)`` (kept for code written against the widget)."""
+    return lab.get_message_tracking_log(sender=sender, recipients=recipients, event_id=event_id, message_id=message_id)
 
 
 class MessageTracking(LabForm):
@@ -124,7 +91,7 @@ class MessageTracking(LabForm):
         """Search every server with the filters; the rows go to `results` and the table."""
 
         def build() -> ApiCall:
-            return ApiCall.function("labkit.widgets", "tracking_log", LAB, **self.filters())
+            return ApiCall.on().method("get_message_tracking_log", **self.filters())
 
         return self.perform(
             [self.search_button, self.clear_button], build, lambda df: f"{len(df)} tracking event(s) found.", after=self._show

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from labkit.widgets import MessageTracking, open_message_tracking, tracking_log
+from labkit.widgets import MessageTracking, open_message_tracking
 
 from .conftest import StartLab, disabled_while_clicked, replay
 
@@ -17,7 +17,7 @@ def test_search_across_both_servers_and_replay(start_lab: StartLab) -> None:
     tracking.sender.value = "contoso@contoso.com"
     assert disabled_while_clicked(tracking.search_button) == [True, False]
     assert tracking.status_kind == "ok", tracking.status_text
-    assert tracking.last_call == 'labkit.widgets.tracking_log(lab, sender="contoso@contoso.com")'
+    assert tracking.last_call == 'lab.get_message_tracking_log(sender="contoso@contoso.com")'
     results = tracking.results
     assert set(results["Server"]) == {"mail.contoso.com", "mail.xutonglin.com"}
     assert list(results.columns[:3]) == ["Timestamp", "Server", "EventId"]
@@ -37,7 +37,7 @@ def test_filters_combine(start_lab: StartLab) -> None:
     tracking.recipient.value = "allen@xutonglin.com"
     tracking.event_id.value = "DELIVER"
     assert tracking.search()
-    assert tracking.last_call == 'labkit.widgets.tracking_log(lab, recipients="allen@xutonglin.com", event_id="DELIVER")'
+    assert tracking.last_call == 'lab.get_message_tracking_log(recipients="allen@xutonglin.com", event_id="DELIVER")'
     assert tracking.results["EventId"].tolist() == ["DELIVER"]
     assert tracking.results["Server"].tolist() == ["mail.xutonglin.com"]
     message_id = tracking.results["MessageId"].iloc[0]
@@ -45,7 +45,7 @@ def test_filters_combine(start_lab: StartLab) -> None:
     tracking.message_id.value = message_id
     assert tracking.search()
     assert len(tracking.results) >= 3 and set(tracking.results["MessageId"]) == {message_id}
-    pd.testing.assert_frame_equal(tracking.results, tracking_log(lab, message_id=message_id))
+    pd.testing.assert_frame_equal(tracking.results, lab.get_message_tracking_log(message_id=message_id))
 
 
 def test_bad_sender_is_an_inline_error(start_lab: StartLab) -> None:

@@ -1,0 +1,773 @@
+"""`lab.trace(sender, recipient)`: a dry run of what the sender's server would do with a message *now*.
+
+Each decision is taken by the transport's own pure functions — `route_recipient`
+and `select_connector` (facts §3.5), `resolve_domain` (RFC 5321 §5.1, facts §8.1),
+`Topology.plan` and `match_access_rule` (facts §6), `select_receive_connector`
+(facts §4.1) and `session_rights` (facts §4.3) — fed with what the public API
+shows (the servers' ``get_*`` tables, ``lab.tmg``, ``lab.endpoints()``), so the
+trace and a real send cannot drift apart. The MX and A lookups are real queries
+through the lab network from the sender's own host, exactly as delivery makes
+them (they therefore appear in ``lab.dns.queries()``). Nothing else touches a
+socket: no SMTP session is opened, so the logs the pictures read stay clean.
+
+After the first failing step, the later steps are still worked out where
+possible, as if the failure were fixed: ``warn`` for one that would fail too
+(with its fix), ``skip`` for one that cannot be evaluated.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import random
+import re
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import pandas as pd
+
+from labkit.errors import UnknownObject
+from labkit.net.routing import Topology
+from labkit.net.rules import match_access_rule
+from labkit.scenario import AccessRule, PublishingRule
+from labkit.transport import facts, permissions
+from labkit.transport.addressing import domain_of, normalize_address, parse_address_space
+from labkit.transport.config import AcceptedDomain, ReceiveConnector, SendConnector, select_receive_connector
+from labkit.transport.delivery import dns_error_text
+from labkit.transport.mx import Answer, Resolution, Target, resolve_domain, resolve_host
+from labkit.transport.routing import accepted_domain_for, route_recipient, select_connector
+
+if TYPE_CHECKING:
+    from labkit.lab import Lab
+
+__all__ = ["STEP_TITLES", "LabView", "ServerView", "Step", "Trace", "trace"]
+
+Status = Literal["ok", "fail", "warn", "skip"]
+MARKS: dict[str, str] = {"ok": "✔", "fail": "✘", "warn": "⚠", "skip": "·"}
+COLOURS: dict[str, str] = {"ok": "#e6f4ea", "fail": "#fce8e6", "warn": "#fef7e0", "skip": "#f1f3f4"}
+#: A dry run has no message; this size (a short text mail) is what connector size limits are checked against.
+TRACE_SIZE = 4096
+#: Step keys in the order a message meets them, with their titles.
+STEP_TITLES: dict[str, str] = {
+    "sender": "Sender mailbox",
+    "local": "Recipient domain",
+    "mailbox": "Local mailbox",
+    "connector": "Send connector",
+    "mx": "MX lookup",
+    "implicit-mx": "Implicit MX",
+    "a": "A lookup",
+    "route": "Route",
+    "tmg-outbound": "TMG access rule",
+    "publishing": "TMG publishing",
+    "listener": "Listener",
+    "receive-connector": "Receive connector",
+    "mail-from": "MAIL FROM",
+    "rcpt-to": "RCPT TO",
+    "recipient": "Recipient mailbox",
+}
+SMTP_PORT = facts.SMTP_PORT
+
+
+@dataclass(frozen=True)
+class Step:
+    """One decision of the dry run.
+
+    Attributes:
+        key: which decision (a key of `STEP_TITLES`), e.g. ``connector``.
+        title: its human name, e.g. ``Send connector``.
+        status: ``ok``, ``fail`` (the first failure: where a real send stops now), ``warn`` (a later
+            step that would fail too once the earlier ones are fixed), ``skip`` (cannot be evaluated).
+        detail: one or two sentences: what the server finds.
+        fix: a pasteable API call that repairs it ("" when there is nothing to fix).
+        outcome: what a real send does when this step is the first failure (queue, LastError, NDR).
+    """
+
+    key: str
+    title: str
+    status: Status
+    detail: str
+    fix: str = ""
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The dry run of one message: its steps in order, as text, HTML or a DataFrame.
+
+    Attributes:
+        sender, recipient: the addresses traced.
+        server: the sender's server (FQDN), or "" when the sender is not a lab mailbox.
+        steps: the decisions, in the order the message meets them.
+    """
+
+    sender: str
+    recipient: str
+    server: str
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no step fails: a message sent now would reach the recipient's mailbox."""
+        return all(s.status != "fail" for s in self.steps)
+
+    @property
+    def failure(self) -> Step | None:
+        """The first failing step (where a real send would stop now), or None."""
+        return next((s for s in self.steps if s.status == "fail"), None)
+
+    def step(self, key: str) -> Step:
+        """The step with this key.
+
+        Raises:
+            UnknownObject: the trace has no such step.
+        """
+        for s in self.steps:
+            if s.key == key:
+                return s
+        raise UnknownObject("trace step", key, [s.key for s in self.steps])
+
+    @property
+    def text(self) -> str:
+        """The trace as plain text with ✔/✘ marks (deterministic for the same lab state)."""
+        where = f" (dry run on {self.server})" if self.server else ""
+        lines = [f"Trace: {self.sender} → {self.recipient}{where}"]
+        width = max((len(s.title) for s in self.steps), default=0)
+        pad = " " * (width + 5)
+        for s in self.steps:
+            lines.append(f"  {MARKS[s.status]} {s.title:<{width}}  {s.detail}")
+            if s.outcome and s.status == "fail":
+                lines.append(f"{pad}→ {s.outcome}")
+            if s.fix and s.status in ("fail", "warn"):
+                lines.append(f"{pad}fix: {s.fix}")
+        failure = self.failure
+        if failure is None:
+            lines.append("Result: the message would be delivered.")
+        else:
+            lines.append(f"Result: stops at {failure.title} — {failure.outcome or failure.detail}")
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per step: Step, Status, Detail, Outcome, Fix."""
+        rows = [
+            {"Step": s.title, "Status": s.status, "Detail": s.detail, "Outcome": s.outcome, "Fix": s.fix}
+            for s in self.steps
+        ]
+        return pd.DataFrame.from_records(rows, columns=["Step", "Status", "Detail", "Outcome", "Fix"])
+
+    def _repr_html_(self) -> str:
+        head = f"<b>Trace: {html.escape(self.sender)} → {html.escape(self.recipient)}</b>"
+        rows = []
+        for s in self.steps:
+            fix = f"<br/><code>{html.escape(s.fix)}</code>" if s.fix and s.status in ("fail", "warn") else ""
+            outcome = f"<br/><i>{html.escape(s.outcome)}</i>" if s.outcome and s.status == "fail" else ""
+            rows.append(
+                f'<tr style="background:{COLOURS[s.status]}"><td>{MARKS[s.status]}</td>'
+                f"<td><b>{html.escape(s.title)}</b></td><td>{html.escape(s.detail)}{outcome}{fix}</td></tr>"
+            )
+        return f'{head}<table style="text-align:left">{"".join(rows)}</table>'
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# -- what the public API shows, as the transport's own records ------------------------------------------------------
+def _items(cell: object) -> list[str]:
+    """A multi-valued cell as the shell prints it (``{a, b}``) or a comma list → its items."""
+    text = str(cell).strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    return [part.strip() for part in text.split(",") if part.strip() and part.strip() != "None"]
+
+
+def _size(cell: object) -> int:
+    """``10 MB (10,485,760 bytes)`` or ``Unlimited`` → bytes."""
+    match = re.search(r"\(([\d,]+) bytes\)", str(cell))
+    return int(match.group(1).replace(",", "")) if match else 2**31 - 1
+
+
+@dataclass(frozen=True)
+class ServerView:
+    """One Exchange server's configuration as the transport's own records, read through its public tables.
+
+    Attributes:
+        fqdn: e.g. ``mail.contoso.com`` (also its lab host name).
+        identity: the short name, e.g. ``MAIL``.
+        address: its lab address.
+        accepted: accepted domains.
+        mailboxes: primary SMTP addresses.
+        send_connectors, receive_connectors: the connectors.
+    """
+
+    fqdn: str
+    identity: str
+    address: str
+    accepted: tuple[AcceptedDomain, ...]
+    mailboxes: tuple[str, ...]
+    send_connectors: tuple[SendConnector, ...]
+    receive_connectors: tuple[ReceiveConnector, ...]
+
+    @classmethod
+    def read(cls, lab: Lab, name: str) -> ServerView:
+        """Read server `name` through ``lab.server(name)``'s Get- tables."""
+        srv = lab.server(name)
+        accepted = tuple(
+            AcceptedDomain(r["Name"], r["DomainName"], r["DomainType"], bool(r["Default"]))
+            for r in srv.get_accepted_domain().to_dict("records")
+        )
+        mailboxes = tuple(str(a) for a in srv.get_mailbox()["PrimarySmtpAddress"])
+        send = tuple(
+            SendConnector(
+                name=r["Identity"],
+                address_spaces=tuple(parse_address_space(s) for s in _items(r["AddressSpaces"])),
+                usage=r["Usage"],
+                dns_routing_enabled=bool(r["DNSRoutingEnabled"]),
+                smart_hosts=tuple(_items(r["SmartHosts"])),
+                max_message_size=_size(r["MaxMessageSize"]),
+                fqdn=r["Fqdn"] or "",
+                enabled=bool(r["Enabled"]),
+                port=int(r["Port"]),
+            )
+            for r in srv.get_send_connector().to_dict("records")
+        )
+        receive = tuple(
+            ReceiveConnector(
+                name=r["Name"],
+                server=r["Server"],
+                bindings=tuple(_items(r["Bindings"])),
+                remote_ip_ranges=tuple(_items(r["RemoteIPRanges"])),
+                permission_groups=tuple(_items(r["PermissionGroups"])),
+                max_message_size=_size(r["MaxMessageSize"]),
+                fqdn=r["Fqdn"] or "",
+                banner=r["Banner"] or None,
+                enabled=bool(r["Enabled"]),
+            )
+            for r in srv.get_receive_connector().to_dict("records")
+        )
+        return cls(srv.name, srv.identity, lab.scenario.host(name).address, accepted, mailboxes, send, receive)
+
+    def call(self) -> str:
+        """The Python expression for this server: ``lab.server("mail.contoso.com")``."""
+        return f'lab.server("{self.fqdn}")'
+
+
+@dataclass(frozen=True)
+class LabView:
+    """The lab's network as the public API shows it: topology, TMG rules, listeners, DNS server, servers.
+
+    Attributes:
+        topology: the pure router (`labkit.net.routing.Topology`).
+        servers: FQDN → `ServerView`.
+        firewall_host: TMG's host name ("" without a firewall).
+        tmg_external: TMG's external address ("" without a firewall).
+        networks: TMG's network objects (``External``/``Internal`` → CIDR).
+        access_rules: TMG's access rules in order.
+        publishing_rules: TMG's publishing rules.
+        listeners: every virtual ``ip:port/proto`` something listens on.
+        dns_server: the public DNS server's address.
+    """
+
+    topology: Topology
+    servers: dict[str, ServerView]
+    firewall_host: str
+    tmg_external: str
+    networks: dict[str, str]
+    access_rules: tuple[AccessRule, ...]
+    publishing_rules: tuple[PublishingRule, ...]
+    listeners: frozenset[str]
+    dns_server: str
+
+    @classmethod
+    def read(cls, lab: Lab) -> LabView:
+        """Snapshot the lab through its public API."""
+        scenario = lab.scenario
+        servers = {name: ServerView.read(lab, name) for name in lab.servers}
+        fw = scenario.firewall
+        networks: dict[str, str] = {}
+        access: tuple[AccessRule, ...] = ()
+        publishing: tuple[PublishingRule, ...] = ()
+        external = ""
+        if fw is not None and lab.tmg is not None:
+            networks = {
+                "External": str(scenario.network(fw.external).cidr),
+                "Internal": str(scenario.network(fw.internal).cidr),
+            }
+            external = lab.tmg.external_address
+            access = tuple(
+                AccessRule(r["Name"], r["Action"], tuple(_items(r["Protocols"])), tuple(_items(r["From"])),
+                           tuple(_items(r["To"])))  # fmt: skip
+                for r in lab.tmg.get_access_rule().to_dict("records")
+                if r["Order"] != "Last"
+            )
+            publishing = tuple(
+                PublishingRule(r["Name"], r["Listener"], int(r["Port"]), r["Internal server"], int(r["Internal port"]))
+                for r in lab.tmg.get_publishing_rule().to_dict("records")
+            )
+        listeners = frozenset(str(v) for v in lab.endpoints()["Virtual endpoint"])
+        return cls(
+            Topology(scenario), servers, fw.host if fw else "", external, networks, access, publishing, listeners,
+            scenario.host(scenario.dns_server).address,
+        )  # fmt: skip
+
+    def server_of_mailbox(self, address: str) -> ServerView | None:
+        """The server holding this mailbox, or None."""
+        return next((s for s in self.servers.values() if address in s.mailboxes), None)
+
+    def server_at(self, ip: str) -> ServerView | None:
+        """The Exchange server that owns lab address `ip`, or None."""
+        owner = self.topology.owner.get(ip)
+        return self.servers.get(owner.name) if owner is not None else None
+
+    def publishing_rule(self, ip: str, port: int) -> PublishingRule | None:
+        """TMG's publishing rule listening on `ip:port`, or None."""
+        return next((r for r in self.publishing_rules if r.listener == ip and r.port == port), None)
+
+    def listens(self, ip: str, port: int, proto: str = "tcp") -> bool:
+        """Whether some lab service listens on virtual `ip:port/proto`."""
+        return f"{ip}:{port}/{proto}" in self.listeners
+
+
+# -- the dry run -----------------------------------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+def run_now(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (its awaits all complete at once), without an event loop.
+
+    The transport's `resolve_domain` is a coroutine over an injected lookup; the trace's lookups are
+    synchronous calls of ``lab.nslookup``, so it completes on the first step. This works in Jupyter,
+    whose own loop is already running in the notebook thread.
+
+    Raises:
+        RuntimeError: the coroutine did suspend.
+    """
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("the coroutine suspended; it cannot run without an event loop")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One real DNS query of the dry run and what it returned (in the transport's terms)."""
+
+    name: str
+    qtype: str
+    answer: Answer
+    error: str = ""
+
+
+class _Builder:
+    """Collects steps; after the first failure, later failures become ``warn``."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    @property
+    def failed(self) -> bool:
+        return any(s.status == "fail" for s in self.steps)
+
+    def add(self, key: str, ok: bool, detail: str, fix: str = "", outcome: str = "", warn: bool = False) -> bool:
+        status: Status
+        if ok:
+            status = "warn" if warn else "ok"
+        else:
+            status = "warn" if self.failed else "fail"
+        self.steps.append(Step(key, STEP_TITLES[key], status, detail, fix if status != "ok" else "", outcome))
+        return ok
+
+    def skip(self, key: str, detail: str) -> None:
+        self.steps.append(Step(key, STEP_TITLES[key], "skip", detail))
+
+
+def trace(lab: Lab, sender: str, recipient: str, *, size: int = TRACE_SIZE) -> Trace:
+    """Explain, step by step, what `sender`'s server would do with a message to `recipient` now.
+
+    Args:
+        lab: a running lab.
+        sender: a mailbox of the lab, e.g. ``contoso@contoso.com``.
+        recipient: any address, e.g. ``allen@xutonglin.com``.
+        size: the message size in bytes the connector limits are checked against.
+
+    Returns:
+        The `Trace`; ``trace.failure`` is where a real send would stop now, with its fix.
+
+    Raises:
+        InvalidValue: `sender` or `recipient` is not an SMTP address.
+        LabNotRunning: the lab has stopped.
+    """
+    sender_addr, rcpt = normalize_address(sender), normalize_address(recipient)
+    view = LabView.read(lab)
+    b = _Builder()
+    origin = view.server_of_mailbox(sender_addr)
+    if origin is None:
+        known = sorted(a for s in view.servers.values() for a in s.mailboxes)
+        domain = domain_of(sender_addr)
+        owner = next((s for s in view.servers.values() if accepted_domain_for(domain, s.accepted)), None)
+        fix = f'{owner.call()}.new_mailbox("{sender_addr}")' if owner else ""
+        b.add("sender", False, f"{sender_addr} is not a mailbox of the lab (mailboxes: {', '.join(known)}).", fix,
+              "lab.send_mail raises UnknownObject: there is no mailbox to send from.")  # fmt: skip
+        return Trace(sender_addr, rcpt, "", b.steps)
+    b.add("sender", True, f"{sender_addr} is a mailbox on {origin.fqdn}; the message enters {origin.identity}\\Submission.")
+    route = route_recipient(rcpt, origin.accepted, dict.fromkeys(origin.mailboxes, 1), origin.send_connectors, size)
+    domain = domain_of(rcpt)
+    if route.kind in ("local", "unknown-recipient"):
+        entry = accepted_domain_for(domain, origin.accepted)
+        kind = entry.domain_type if entry else "Authoritative"
+        b.add("local", True, f"{domain} is an accepted domain ({kind}) of {origin.fqdn}: the categorizer delivers here.")
+        b.add("mailbox", route.kind == "local",
+              f"{rcpt} is a mailbox on {origin.fqdn}." if route.kind == "local"
+              else f"{domain} is authoritative here but has no mailbox {rcpt}.",
+              f'{origin.call()}.new_mailbox("{rcpt}")',
+              f"NDR to {sender_addr} from {origin.fqdn}: {facts.RECIP_NOT_FOUND}.")  # fmt: skip
+        return Trace(sender_addr, rcpt, origin.fqdn, b.steps)
+    b.add("local", True, f"{domain} is not an accepted domain of {origin.fqdn}: the message must leave the organisation.")
+    connector = _connector_step(b, origin, domain, route.kind, size)
+    targets = _locate(b, lab, view, origin, domain, connector)
+    if targets is None:
+        for key in ("route", "listener", "mail-from", "rcpt-to", "recipient"):
+            b.skip(key, "not evaluated: there is no address to connect to.")
+        return Trace(sender_addr, rcpt, origin.fqdn, b.steps)
+    port = connector.port if connector is not None else SMTP_PORT
+    _deliver(b, view, origin, sender_addr, rcpt, targets, port, size)
+    return Trace(sender_addr, rcpt, origin.fqdn, b.steps)
+
+
+def _connector_step(b: _Builder, origin: ServerView, domain: str, kind: str, size: int) -> SendConnector | None:
+    """Send connector selection (facts §3.5) by the transport's `select_connector`."""
+    selection = select_connector(domain, origin.send_connectors, size)
+    if selection.connector is not None:
+        conn = selection.connector
+        spaces = ", ".join(str(s) for s in conn.address_spaces if s.matches(domain))
+        how = "by MX lookup" if conn.dns_routing_enabled or not conn.smart_hosts else f"to smart host(s) {', '.join(conn.smart_hosts)}"
+        b.add("connector", True, f"send connector `{conn.name}` (address space {spaces}) routes {domain} {how}; "
+              f"a delivery queue for {domain} is used.")  # fmt: skip
+        return conn
+    spaces = [f"{c.name}: {', '.join(str(s) for s in c.address_spaces)}" + ("" if c.enabled else " (disabled)")
+              for c in origin.send_connectors]  # fmt: skip
+    configured = "; ".join(spaces) if spaces else "(none)"
+    if kind == "size-limit":
+        b.add("connector", False, f"every send connector for {domain} is smaller than the message ({size} bytes).",
+              "", f"NDR to the sender: {facts.ROUTING_SIZE_LIMIT}.")  # fmt: skip
+        return None
+    disabled = next((c for c in origin.send_connectors if not c.enabled and any(s.matches(domain) for s in c.address_spaces)), None)
+    if disabled is not None:
+        fix = f'{origin.call()}.set_send_connector("{disabled.name}", enabled=True)'
+    elif any(c.name.lower() == "internet" for c in origin.send_connectors):
+        current = next(c for c in origin.send_connectors if c.name.lower() == "internet")
+        wanted = [s.address for s in current.address_spaces] + ["*"]
+        fix = f'{origin.call()}.set_send_connector("{current.name}", address_spaces={wanted!r})'
+    else:
+        fix = f'{origin.call()}.new_send_connector("Internet", ["*"])'
+    b.add("connector", False, f"no send connector covers {domain}; address spaces configured: {configured}.", fix,
+          f'the message waits in {origin.identity}\\Unreachable with LastError "{facts.NO_MATCHING_CONNECTOR}".')  # fmt: skip
+    return None
+
+
+def _nslookup(lab: Lab, host: str, server: str, name: str, qtype: str) -> Lookup:
+    """One real query from `host`, reduced as the transport's `dns_lookup` reduces it."""
+    result = lab.nslookup(name, qtype, server=server, host=host)
+    reply = result.reply
+    if reply is None:
+        return Lookup(name, qtype, Answer("TIMEOUT"), result.error)
+    glue: dict[str, tuple[str, ...]] = {}
+    for record in reply.additional:
+        if record.type == "A":
+            glue[record.name] = (*glue.get(record.name, ()), record.data)
+    return Lookup(name, qtype, Answer(reply.rcode, tuple(reply.mx()), tuple(reply.addresses()), glue))
+
+
+def _zone_of(lab: Lab, name: str) -> tuple[str, str]:
+    """(zone, relative name) of `name` among the DNS zones; the parent domain when no zone holds it."""
+    zones = sorted((z for z in lab.dns.zones() if name == z or name.endswith("." + z)), key=len, reverse=True)
+    zone = zones[0] if zones else name.partition(".")[2] or name
+    relative = "@" if name == zone else name[: -len(zone) - 1]
+    return zone, relative
+
+
+def _dns_path(view: LabView, host: str) -> tuple[bool, str, str]:
+    """Can `host` reach the DNS server? (ok, sentence, fix) — the query crosses TMG's NAT from the LAN (facts §6)."""
+    hop = view.topology.plan(host, view.dns_server)
+    if hop.kind == "unreachable":
+        return False, f"{host} has no route to the DNS server {view.dns_server}: {hop.why}.", ""
+    if hop.kind == "nat":
+        udp = match_access_rule(view.access_rules, hop.original_source, view.dns_server, "udp", 53, view.networks)
+        if udp is None or udp.action != "Allow":
+            fix = (f'lab.tmg.new_access_rule("Allow DNS from Exchange", protocols=["DNS"], '
+                   f'sources=["{hop.original_source}"], destinations=["External"])')  # fmt: skip
+            return False, f"TMG denies DNS from {hop.original_source} to {view.dns_server} (no access rule allows it).", fix
+    return True, "", ""
+
+
+def _locate(
+    b: _Builder, lab: Lab, view: LabView, origin: ServerView, domain: str, connector: SendConnector | None
+) -> tuple[Target, ...] | None:
+    """MX (or smart host) lookups through `resolve_domain`/`resolve_host`, with real queries from the sender's host."""
+    lookups: list[Lookup] = []
+
+    async def lookup(name: str, qtype: str) -> Answer:
+        found = _nslookup(lab, origin.fqdn, view.dns_server, name, qtype)
+        lookups.append(found)
+        return found.answer
+
+    if connector is not None and not connector.dns_routing_enabled and connector.smart_hosts:
+        return _smart_hosts(b, connector, lookup, lookups)
+    # The transport's own locator (RFC 5321 §5.1); its RNG orders equal preferences, seeded per server.
+    resolution: Resolution = run_now(
+        resolve_domain(domain, lookup, random.Random(origin.fqdn), [origin.fqdn], [origin.address])
+    )
+    mx = lookups[0]
+    zone_fix = f'lab.dns.add_record("{domain}", "@", "MX", "mail.{domain}", preference=10)'
+    if resolution.error is not None:
+        kind, text = dns_error_text(resolution)
+        what = (f"the queue for {domain} goes to Retry with LastError \"{text}\"" if kind == "retry"
+                else f"NDR to the sender: {text}")  # fmt: skip
+        failed = next((lk for lk in lookups if lk.answer.rcode != "NOERROR"), None)
+        if failed is not None:
+            _dns_failure(b, lab, view, origin, failed, what, failed is mx)
+            return None
+        if resolution.error == "MxLoopback":
+            b.add("mx", False, f"the MX records of {domain} point back at {origin.fqdn} itself.", "", what)
+            return None
+        if not mx.answer.mx:
+            b.add("mx", True, f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
+                  zone_fix, warn=True)  # fmt: skip
+            b.add("implicit-mx", False, f"{domain} has no A record either: no mail server for {domain} (InfoNoRecords).",
+                  zone_fix, what)  # fmt: skip
+            return None
+        b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
+        hosts = ", ".join(h for _, h in mx.answer.mx)
+        zone, rel = _zone_of(lab, mx.answer.mx[0][1])
+        b.add("a", False, f"no A record for the MX target(s) {hosts}.",
+              f'lab.dns.add_record("{zone}", "{rel}", "A", "<public address>")', what)  # fmt: skip
+        return None
+    if mx.answer.mx:
+        b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
+        where = []
+        for target in resolution.targets:
+            glued = target.host in mx.answer.glue
+            where.append(f"{target.host} → {target.ip}" + (" (glue in the MX answer)" if glued else ""))
+        b.add("a", True, f"A: {'; '.join(where)}.")
+    else:
+        b.add("mx", True, f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
+              zone_fix, warn=True)  # fmt: skip
+        b.add("implicit-mx", True, f"{domain} A: {', '.join(t.ip for t in resolution.targets)} (used as the mail server).")
+    return resolution.targets
+
+
+def _mx_text(answer: Answer) -> str:
+    return ", ".join(f"{pref} {host}" for pref, host in sorted(answer.mx))
+
+
+def _dns_failure(b: _Builder, lab: Lab, view: LabView, origin: ServerView, failed: Lookup, what: str, at_mx: bool) -> None:
+    """A lookup without a usable answer: say why (no zone, no route, TMG) and how to fix it."""
+    key = "mx" if at_mx else ("a" if failed.qtype == "A" and b.steps[-1].key == "mx" else "implicit-mx")
+    if key == "a" or (not at_mx and failed.qtype == "A"):
+        key = "a" if any(s.key == "mx" and s.status == "ok" for s in b.steps) else "implicit-mx"
+    rcode = failed.answer.rcode
+    if at_mx is False and key == "implicit-mx" and not any(s.key == "mx" for s in b.steps):
+        b.add("mx", True, f"{failed.name} has no MX record; trying the implicit MX.", warn=True)
+    if rcode == "TIMEOUT":
+        ok, why, fix = _dns_path(view, origin.fqdn)
+        detail = why if not ok else f"no reply from the DNS server {view.dns_server} ({failed.error})."
+        b.add(key, False, f"{failed.qtype} {failed.name}: {detail}", fix, what)
+    elif rcode == "NXDOMAIN":
+        b.add(key, False, f"{failed.name} does not exist on the public DNS (NXDOMAIN).",
+              f'lab.dns.add_record(...)  # create {failed.name} in its zone', what)  # fmt: skip
+    elif rcode == "REFUSED":
+        zone = failed.name.partition("@")[2] or failed.name
+        b.add(key, False, f"the public DNS refuses {failed.qtype} {failed.name}: it holds no zone for it.",
+              f'lab.dns.add_zone("{zone}")', what)  # fmt: skip
+    else:
+        b.add(key, False, f"{failed.qtype} {failed.name}: the DNS server answered {rcode}.", "", what)
+
+
+def _smart_hosts(b: _Builder, connector: SendConnector, lookup: Any, lookups: list[Lookup]) -> tuple[Target, ...] | None:
+    """Smart-host connectors: each host's A record (or the literal address), as `delivery.locate` does."""
+    targets: list[Target] = []
+    first_error: Resolution | None = None
+    for host in connector.smart_hosts:
+        found: Resolution = run_now(resolve_host(host, lookup))
+        if found.ok:
+            targets.extend(found.targets)
+        elif first_error is None:
+            first_error = found
+    b.skip("mx", f"send connector `{connector.name}` uses smart hosts, not MX records.")
+    if targets:
+        b.add("a", True, "smart host(s): " + "; ".join(f"{t.host} → {t.ip}" for t in targets) + ".")
+        return tuple(targets)
+    kind, text = dns_error_text(first_error or Resolution(error="InfoNoRecords"))
+    b.add("a", False, f"no address for smart host(s) {', '.join(connector.smart_hosts)}.", "",
+          f"the queue goes to Retry with LastError \"{text}\"" if kind == "retry" else f"NDR: {text}")  # fmt: skip
+    return None
+
+
+# -- connecting and the SMTP session -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reach:
+    """How a connection from a server to one target would go (pure; from `LabView`)."""
+
+    steps: list[tuple[str, bool, str, str, str]]  # (key, ok, detail, fix, outcome)
+    receiver: ServerView | None = None
+    local_ip: str = ""
+    local_port: int = 0
+    peer: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(ok for _, ok, _, _, _ in self.steps) and self.receiver is not None
+
+
+def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "") -> Reach:
+    """Work out, without a socket, how a TCP connection from `source_host` to `ip:port` would go.
+
+    The lab network's rules (DESIGN.md §2): same network → direct; LAN → internet through TMG's NAT
+    with an access rule; internet → TMG's external address → publishing rule; internet → private
+    address → unreachable. The receiving server sees the routed source (TMG keeps the original client
+    for published servers, facts §6).
+
+    Args:
+        view: the lab snapshot.
+        source_host: the connecting lab host.
+        ip, port: the virtual destination.
+        domain: the recipient domain (to suggest which server to publish).
+
+    Returns:
+        A `Reach`: its steps, and where it ends (receiving server, local endpoint, the peer it sees).
+    """
+    retry = facts.failover_error(facts.UNABLE_TO_CONNECT)
+    what = f'the queue goes to Retry with LastError "{retry}"'
+    steps: list[tuple[str, bool, str, str, str]] = []
+    hop = view.topology.plan(source_host, ip)
+    if hop.kind == "unreachable":
+        fix = ""
+        if ipaddress.IPv4Address(ip).is_private and view.tmg_external:
+            fix = f"point the A record at TMG's published address {view.tmg_external}"
+        steps.append(("route", False, f"{source_host} → {ip}: {hop.why}.", fix, what))
+        return Reach(steps)
+    if hop.kind == "nat":
+        rule = match_access_rule(view.access_rules, hop.original_source, ip, "tcp", port, view.networks)
+        steps.append(("route", True, f"{source_host} ({hop.original_source}) → {ip}: out through TMG's NAT; "
+                      f"{ip} sees {hop.source}.", "", ""))  # fmt: skip
+        if rule is None or rule.action != "Allow":
+            name = rule.name if rule is not None else "Default rule"
+            fix = (f'lab.tmg.new_access_rule("Allow SMTP from Exchange", protocols=["SMTP"], '
+                   f'sources=["{hop.original_source}"], destinations=["External"])')  # fmt: skip
+            steps.append(("tmg-outbound", False, f"TMG denies SMTP from {hop.original_source} to {ip}:{port} (`{name}`).",
+                          fix, what))  # fmt: skip
+            return Reach(steps)
+        steps.append(("tmg-outbound", True, f"TMG access rule `{rule.name}` allows SMTP to {ip}:{port}.", "", ""))
+    else:
+        steps.append(("route", True, f"{source_host} ({hop.source}) → {ip}: same network, direct.", "", ""))
+    local_ip, local_port = ip, port
+    if view.tmg_external and ip == view.tmg_external:
+        rule_p = view.publishing_rule(ip, port)
+        if rule_p is None:
+            internal = next((s.address for s in view.servers.values()
+                             if view.topology.network_of(s.address) != view.topology.network_of(ip)
+                             and any(a.domain_name == domain for a in s.accepted)), "<internal address>")  # fmt: skip
+            fix = f'lab.tmg.new_publishing_rule("Publish SMTP", internal="{internal}", port={port})'
+            steps.append(("publishing", False, f"TMG ({ip}) publishes nothing on port {port}: the connection is refused.",
+                          fix, what))  # fmt: skip
+            return Reach(steps)
+        steps.append(("publishing", True, f"TMG publishing rule `{rule_p.name}`: {ip}:{port} → "
+                      f"{rule_p.internal}:{rule_p.internal_port}; the server sees the original client {hop.source}.",
+                      "", ""))  # fmt: skip
+        local_ip, local_port = rule_p.internal, rule_p.internal_port
+        # TMG accepts first, then fails to reach the server and drops the client (facts §2.1 "Connection dropped").
+        dropped = f'the queue goes to Retry with LastError "{facts.failover_error(facts.CONNECTION_DROPPED)}"'
+        if not view.listens(local_ip, local_port):
+            steps.append(("listener", False, f"nothing listens on {local_ip}:{local_port} behind TMG.", "", dropped))
+            return Reach(steps)
+    elif not view.listens(ip, port):
+        owner = view.topology.owner.get(ip)
+        who = f"{owner.name} has no service on port {port}" if owner else "no lab host has this address"
+        steps.append(("listener", False, f"nothing listens on {ip}:{port} ({who}): the connection is refused.",
+                      "check the A record's address", what))  # fmt: skip
+        return Reach(steps)
+    receiver = view.server_at(local_ip)
+    if receiver is None:
+        steps.append(("listener", False, f"{local_ip}:{local_port} is not an Exchange server of the lab.", "", what))
+        return Reach(steps)
+    steps.append(("listener", True, f"{receiver.fqdn} listens on {local_ip}:{local_port}.", "", ""))
+    return Reach(steps, receiver, local_ip, local_port, hop.source)
+
+
+def _deliver(
+    b: _Builder, view: LabView, origin: ServerView, sender: str, rcpt: str, targets: tuple[Target, ...], port: int,
+    size: int,
+) -> None:
+    """Connect to the first target that answers (failing over like delivery), then the SMTP decisions."""
+    domain = domain_of(rcpt)
+    attempts = [reach(view, origin.fqdn, t.ip, port, domain) for t in targets]
+    chosen = next((r for r in attempts if r.ok), attempts[0])
+    for key, ok, detail, fix, outcome in chosen.steps:
+        b.add(key, ok, detail, fix, outcome)
+    receiver = chosen.receiver
+    if receiver is None or not chosen.ok:
+        for key in ("receive-connector", "mail-from", "rcpt-to", "recipient"):
+            b.skip(key, "not evaluated: the connection does not reach a receiving server.")
+        return
+    dropped = f'the queue goes to Retry with LastError "{facts.failover_error(facts.CONNECTION_DROPPED)}"'
+    conn = select_receive_connector(receiver.receive_connectors, chosen.local_ip, chosen.local_port, chosen.peer)
+    if conn is None:
+        b.add("receive-connector", False,
+              f"no enabled receive connector of {receiver.fqdn} on {chosen.local_ip}:{chosen.local_port} accepts "
+              f"clients from {chosen.peer}: the connection is dropped unanswered.",
+              f'{receiver.call()}.set_receive_connector("{receiver.identity}\\\\Default {receiver.identity}", '
+              f'remote_ip_ranges=["{facts.ALL_IPV4}"])', dropped)  # fmt: skip
+        for key in ("mail-from", "rcpt-to", "recipient"):
+            b.skip(key, "not evaluated: no SMTP session.")
+        return
+    groups = ", ".join(conn.permission_groups) or "None"
+    b.add("receive-connector", True, f"`{conn.identity}` serves {chosen.peer} (PermissionGroups: {groups}).")
+    rights = permissions.session_rights(conn.permission_groups, authenticated=False)
+    identity = conn.identity.replace("\\", "\\\\")
+    if permissions.SUBMIT not in rights:
+        wanted = ["AnonymousUsers", *[g for g in conn.permission_groups if g != "AnonymousUsers"]]
+        b.add("mail-from", False,
+              f"the sending server connects anonymously and `{conn.identity}` grants anonymous sessions no "
+              f"ms-Exch-SMTP-Submit: MAIL FROM gets {facts.NOT_AUTHENTICATED}.",
+              f'{receiver.call()}.set_receive_connector("{identity}", permission_groups={wanted!r})',
+              f"NDR to {sender} from {origin.fqdn}: Remote Server returned '{facts.NOT_AUTHENTICATED}'.")  # fmt: skip
+    else:
+        # The sender checks of ReceiveHandler.handle_MAIL (facts §4.3): authoritative vs any sender.
+        entry = accepted_domain_for(domain_of(sender), receiver.accepted)
+        authoritative = entry is not None and entry.domain_type == "Authoritative"
+        needed = permissions.ACCEPT_AUTHORITATIVE_DOMAIN_SENDER if authoritative else permissions.ACCEPT_ANY_SENDER
+        b.add("mail-from", needed in rights,
+              f"anonymous session holds {permissions.log_text(rights)}: MAIL FROM:<{sender}> gets {facts.SENDER_OK}."
+              if needed in rights else f"anonymous sessions lack {needed}: MAIL FROM gets {facts.CANNOT_SEND_AS}.",
+              "", f"NDR to {sender}: Remote Server returned '{facts.CANNOT_SEND_AS}'.")  # fmt: skip
+    # RCPT TO: accepted domains only, unless Accept-Any-Recipient (facts §4.3: anonymous is never a relay).
+    accepted = accepted_domain_for(domain, receiver.accepted)
+    relay_ok = accepted is not None or permissions.ACCEPT_ANY_RECIPIENT in rights
+    b.add("rcpt-to", relay_ok,
+          f"{domain} is an accepted domain of {receiver.fqdn}: RCPT TO:<{rcpt}> gets {facts.RECIPIENT_OK}."
+          if relay_ok else f"{domain} is not an accepted domain of {receiver.fqdn}: RCPT TO gets {facts.UNABLE_TO_RELAY}.",
+          f'{receiver.call()}.new_accepted_domain("{domain}", "{domain}")',
+          f"NDR to {sender}: Remote Server returned '{facts.UNABLE_TO_RELAY}'.")  # fmt: skip
+    if not relay_ok:
+        b.skip("recipient", "not evaluated: the recipient is refused at RCPT TO.")
+        return
+    final = route_recipient(rcpt, receiver.accepted, dict.fromkeys(receiver.mailboxes, 1), receiver.send_connectors, size)
+    if final.kind == "local":
+        b.add("recipient", True, f"{rcpt} is a mailbox on {receiver.fqdn}: delivered (DELIVER STOREDRIVER).")
+    elif final.kind == "unknown-recipient":
+        back = select_connector(domain_of(sender), receiver.send_connectors, 0).connector
+        note = "" if back else f" (the NDR itself waits in {receiver.identity}\\Unreachable: no send connector back)"
+        b.add("recipient", False, f"{receiver.fqdn} accepts the message (250), but has no mailbox {rcpt}.",
+              f'{receiver.call()}.new_mailbox("{rcpt}")',
+              f"{receiver.fqdn} fails it with {facts.RECIP_NOT_FOUND} and sends an NDR to {sender}{note}.")  # fmt: skip
+    else:
+        b.add("recipient", True, f"{receiver.fqdn} relays {rcpt} onward ({final.kind}).", warn=True)
+
+
+def addresses(items: Iterable[str]) -> list[str]:
+    """Normalised addresses (helper for callers that accept one or several)."""
+    return [normalize_address(i) for i in items]
