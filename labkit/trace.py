@@ -18,10 +18,9 @@ possible, as if the failure were fixed: ``warn`` for one that would fail too
 from __future__ import annotations
 
 import html
-import ipaddress
 import random
 import re
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -133,7 +132,7 @@ class Trace:
         where = f" (dry run on {self.server})" if self.server else ""
         lines = [f"Trace: {self.sender} → {self.recipient}{where}"]
         width = max((len(s.title) for s in self.steps), default=0)
-        pad = " " * (width + 5)
+        pad = " " * (width + 6)
         for s in self.steps:
             lines.append(f"  {MARKS[s.status]} {s.title:<{width}}  {s.detail}")
             if s.outcome and s.status == "fail":
@@ -268,6 +267,7 @@ class LabView:
         publishing_rules: TMG's publishing rules.
         listeners: every virtual ``ip:port/proto`` something listens on.
         dns_server: the public DNS server's address.
+        zones: the public DNS server's zones.
     """
 
     topology: Topology
@@ -279,6 +279,7 @@ class LabView:
     publishing_rules: tuple[PublishingRule, ...]
     listeners: frozenset[str]
     dns_server: str
+    zones: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, lab: Lab) -> LabView:
@@ -297,8 +298,13 @@ class LabView:
             }
             external = lab.tmg.external_address
             access = tuple(
-                AccessRule(r["Name"], r["Action"], tuple(_items(r["Protocols"])), tuple(_items(r["From"])),
-                           tuple(_items(r["To"])))  # fmt: skip
+                AccessRule(
+                    r["Name"],
+                    r["Action"],
+                    tuple(_items(r["Protocols"])),
+                    tuple(_items(r["From"])),
+                    tuple(_items(r["To"])),
+                )
                 for r in lab.tmg.get_access_rule().to_dict("records")
                 if r["Order"] != "Last"
             )
@@ -308,9 +314,17 @@ class LabView:
             )
         listeners = frozenset(str(v) for v in lab.endpoints()["Virtual endpoint"])
         return cls(
-            Topology(scenario), servers, fw.host if fw else "", external, networks, access, publishing, listeners,
+            Topology(scenario),
+            servers,
+            fw.host if fw else "",
+            external,
+            networks,
+            access,
+            publishing,
+            listeners,
             scenario.host(scenario.dns_server).address,
-        )  # fmt: skip
+            tuple(lab.dns.zones()),
+        )
 
     def server_of_mailbox(self, address: str) -> ServerView | None:
         """The server holding this mailbox, or None."""
@@ -324,6 +338,30 @@ class LabView:
     def publishing_rule(self, ip: str, port: int) -> PublishingRule | None:
         """TMG's publishing rule listening on `ip:port`, or None."""
         return next((r for r in self.publishing_rules if r.listener == ip and r.port == port), None)
+
+    def zone_of(self, name: str) -> tuple[str, str]:
+        """(zone, relative name) of `name` among the DNS zones; its parent domain when no zone holds it."""
+        zones = sorted((z for z in self.zones if name == z or name.endswith("." + z)), key=len, reverse=True)
+        zone = zones[0] if zones else name.partition(".")[2] or name
+        return zone, "@" if name == zone else name[: -len(zone) - 1]
+
+    def public_address(self, domain: str) -> str:
+        """Where the internet should reach `domain`'s server: its own address, or TMG's published one (facts §6)."""
+        server = next((s for s in self.servers.values() if accepted_domain_for(domain, s.accepted)), None)
+        if server is None:
+            return "<public address>"
+        if self.tmg_external and self.topology.network_of(server.address) != self.topology.network_of(
+            self.tmg_external
+        ):
+            return self.tmg_external
+        return server.address
+
+    def a_fix(self, host: str, wrong: str, domain: str) -> str:
+        """The calls that point `host`'s A record at `domain`'s public address instead of `wrong`."""
+        zone, rel = self.zone_of(host)
+        right = self.public_address(domain)
+        add = f'lab.dns.add_record("{zone}", "{rel}", "A", "{right}")'
+        return f'lab.dns.remove_record("{zone}", "{rel}", "A", "{wrong}"); {add}' if wrong else add
 
     def listens(self, ip: str, port: int, proto: str = "tcp") -> bool:
         """Whether some lab service listens on virtual `ip:port/proto`."""
@@ -373,11 +411,7 @@ class _Builder:
         return any(s.status == "fail" for s in self.steps)
 
     def add(self, key: str, ok: bool, detail: str, fix: str = "", outcome: str = "", warn: bool = False) -> bool:
-        status: Status
-        if ok:
-            status = "warn" if warn else "ok"
-        else:
-            status = "warn" if self.failed else "fail"
+        status: Status = ("warn" if warn else "ok") if ok else ("warn" if self.failed else "fail")
         self.steps.append(Step(key, STEP_TITLES[key], status, detail, fix if status != "ok" else "", outcome))
         return ok
 
@@ -410,23 +444,40 @@ def trace(lab: Lab, sender: str, recipient: str, *, size: int = TRACE_SIZE) -> T
         domain = domain_of(sender_addr)
         owner = next((s for s in view.servers.values() if accepted_domain_for(domain, s.accepted)), None)
         fix = f'{owner.call()}.new_mailbox("{sender_addr}")' if owner else ""
-        b.add("sender", False, f"{sender_addr} is not a mailbox of the lab (mailboxes: {', '.join(known)}).", fix,
-              "lab.send_mail raises UnknownObject: there is no mailbox to send from.")  # fmt: skip
+        b.add(
+            "sender",
+            False,
+            f"{sender_addr} is not a mailbox of the lab (mailboxes: {', '.join(known)}).",
+            fix,
+            "lab.send_mail raises UnknownObject: there is no mailbox to send from.",
+        )
         return Trace(sender_addr, rcpt, "", b.steps)
-    b.add("sender", True, f"{sender_addr} is a mailbox on {origin.fqdn}; the message enters {origin.identity}\\Submission.")
+    b.add(
+        "sender",
+        True,
+        f"{sender_addr} is a mailbox on {origin.fqdn}; the message enters {origin.identity}\\Submission.",
+    )
     route = route_recipient(rcpt, origin.accepted, dict.fromkeys(origin.mailboxes, 1), origin.send_connectors, size)
     domain = domain_of(rcpt)
     if route.kind in ("local", "unknown-recipient"):
         entry = accepted_domain_for(domain, origin.accepted)
         kind = entry.domain_type if entry else "Authoritative"
-        b.add("local", True, f"{domain} is an accepted domain ({kind}) of {origin.fqdn}: the categorizer delivers here.")
-        b.add("mailbox", route.kind == "local",
-              f"{rcpt} is a mailbox on {origin.fqdn}." if route.kind == "local"
-              else f"{domain} is authoritative here but has no mailbox {rcpt}.",
-              f'{origin.call()}.new_mailbox("{rcpt}")',
-              f"NDR to {sender_addr} from {origin.fqdn}: {facts.RECIP_NOT_FOUND}.")  # fmt: skip
+        b.add(
+            "local", True, f"{domain} is an accepted domain ({kind}) of {origin.fqdn}: the categorizer delivers here."
+        )
+        b.add(
+            "mailbox",
+            route.kind == "local",
+            f"{rcpt} is a mailbox on {origin.fqdn}."
+            if route.kind == "local"
+            else f"{domain} is authoritative here but has no mailbox {rcpt}.",
+            f'{origin.call()}.new_mailbox("{rcpt}")',
+            f"NDR to {sender_addr} from {origin.fqdn}: {facts.RECIP_NOT_FOUND}.",
+        )
         return Trace(sender_addr, rcpt, origin.fqdn, b.steps)
-    b.add("local", True, f"{domain} is not an accepted domain of {origin.fqdn}: the message must leave the organisation.")
+    b.add(
+        "local", True, f"{domain} is not an accepted domain of {origin.fqdn}: the message must leave the organisation."
+    )
     connector = _connector_step(b, origin, domain, route.kind, size)
     targets = _locate(b, lab, view, origin, domain, connector)
     if targets is None:
@@ -444,18 +495,35 @@ def _connector_step(b: _Builder, origin: ServerView, domain: str, kind: str, siz
     if selection.connector is not None:
         conn = selection.connector
         spaces = ", ".join(str(s) for s in conn.address_spaces if s.matches(domain))
-        how = "by MX lookup" if conn.dns_routing_enabled or not conn.smart_hosts else f"to smart host(s) {', '.join(conn.smart_hosts)}"
-        b.add("connector", True, f"send connector `{conn.name}` (address space {spaces}) routes {domain} {how}; "
-              f"a delivery queue for {domain} is used.")  # fmt: skip
+        how = (
+            "by MX lookup"
+            if conn.dns_routing_enabled or not conn.smart_hosts
+            else f"to smart host(s) {', '.join(conn.smart_hosts)}"
+        )
+        b.add(
+            "connector",
+            True,
+            f"send connector `{conn.name}` (address space {spaces}) routes {domain} {how}; "
+            f"a delivery queue for {domain} is used.",
+        )
         return conn
-    spaces = [f"{c.name}: {', '.join(str(s) for s in c.address_spaces)}" + ("" if c.enabled else " (disabled)")
-              for c in origin.send_connectors]  # fmt: skip
-    configured = "; ".join(spaces) if spaces else "(none)"
+    listed = [
+        f"{c.name}: {', '.join(str(s) for s in c.address_spaces)}" + ("" if c.enabled else " (disabled)")
+        for c in origin.send_connectors
+    ]
+    configured = "; ".join(listed) if listed else "(none)"
     if kind == "size-limit":
-        b.add("connector", False, f"every send connector for {domain} is smaller than the message ({size} bytes).",
-              "", f"NDR to the sender: {facts.ROUTING_SIZE_LIMIT}.")  # fmt: skip
+        b.add(
+            "connector",
+            False,
+            f"every send connector for {domain} is smaller than the message ({size} bytes).",
+            "",
+            f"NDR to the sender: {facts.ROUTING_SIZE_LIMIT}.",
+        )
         return None
-    disabled = next((c for c in origin.send_connectors if not c.enabled and any(s.matches(domain) for s in c.address_spaces)), None)
+    disabled = next(
+        (c for c in origin.send_connectors if not c.enabled and any(s.matches(domain) for s in c.address_spaces)), None
+    )
     if disabled is not None:
         fix = f'{origin.call()}.set_send_connector("{disabled.name}", enabled=True)'
     elif any(c.name.lower() == "internet" for c in origin.send_connectors):
@@ -464,8 +532,13 @@ def _connector_step(b: _Builder, origin: ServerView, domain: str, kind: str, siz
         fix = f'{origin.call()}.set_send_connector("{current.name}", address_spaces={wanted!r})'
     else:
         fix = f'{origin.call()}.new_send_connector("Internet", ["*"])'
-    b.add("connector", False, f"no send connector covers {domain}; address spaces configured: {configured}.", fix,
-          f'the message waits in {origin.identity}\\Unreachable with LastError "{facts.NO_MATCHING_CONNECTOR}".')  # fmt: skip
+    b.add(
+        "connector",
+        False,
+        f"no send connector covers {domain}; address spaces configured: {configured}.",
+        fix,
+        f'the message waits in {origin.identity}\\Unreachable with LastError "{facts.NO_MATCHING_CONNECTOR}".',
+    )
     return None
 
 
@@ -482,14 +555,6 @@ def _nslookup(lab: Lab, host: str, server: str, name: str, qtype: str) -> Lookup
     return Lookup(name, qtype, Answer(reply.rcode, tuple(reply.mx()), tuple(reply.addresses()), glue))
 
 
-def _zone_of(lab: Lab, name: str) -> tuple[str, str]:
-    """(zone, relative name) of `name` among the DNS zones; the parent domain when no zone holds it."""
-    zones = sorted((z for z in lab.dns.zones() if name == z or name.endswith("." + z)), key=len, reverse=True)
-    zone = zones[0] if zones else name.partition(".")[2] or name
-    relative = "@" if name == zone else name[: -len(zone) - 1]
-    return zone, relative
-
-
 def _dns_path(view: LabView, host: str) -> tuple[bool, str, str]:
     """Can `host` reach the DNS server? (ok, sentence, fix) — the query crosses TMG's NAT from the LAN (facts §6)."""
     hop = view.topology.plan(host, view.dns_server)
@@ -498,9 +563,15 @@ def _dns_path(view: LabView, host: str) -> tuple[bool, str, str]:
     if hop.kind == "nat":
         udp = match_access_rule(view.access_rules, hop.original_source, view.dns_server, "udp", 53, view.networks)
         if udp is None or udp.action != "Allow":
-            fix = (f'lab.tmg.new_access_rule("Allow DNS from Exchange", protocols=["DNS"], '
-                   f'sources=["{hop.original_source}"], destinations=["External"])')  # fmt: skip
-            return False, f"TMG denies DNS from {hop.original_source} to {view.dns_server} (no access rule allows it).", fix
+            fix = (
+                f'lab.tmg.new_access_rule("Allow DNS from Exchange", protocols=["DNS"], '
+                f'sources=["{hop.original_source}"], destinations=["External"])'
+            )
+            return (
+                False,
+                f"TMG denies DNS from {hop.original_source} to {view.dns_server} (no access rule allows it).",
+                fix,
+            )
     return True, "", ""
 
 
@@ -525,26 +596,53 @@ def _locate(
     zone_fix = f'lab.dns.add_record("{domain}", "@", "MX", "mail.{domain}", preference=10)'
     if resolution.error is not None:
         kind, text = dns_error_text(resolution)
-        what = (f"the queue for {domain} goes to Retry with LastError \"{text}\"" if kind == "retry"
-                else f"NDR to the sender: {text}")  # fmt: skip
+        what = (
+            f'the queue for {domain} goes to Retry with LastError "{text}"'
+            if kind == "retry"
+            else f"NDR to the sender: {text}"
+        )
         failed = next((lk for lk in lookups if lk.answer.rcode != "NOERROR"), None)
         if failed is not None:
-            _dns_failure(b, lab, view, origin, failed, what, failed is mx)
+            if failed is mx:
+                key = "mx"
+            elif not mx.answer.mx:
+                b.add(
+                    "mx",
+                    True,
+                    f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
+                    zone_fix,
+                    warn=True,
+                )
+                key = "implicit-mx"
+            else:
+                b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
+                key = "a"
+            _dns_failure(b, lab, view, origin, failed, what, key)
             return None
         if resolution.error == "MxLoopback":
             b.add("mx", False, f"the MX records of {domain} point back at {origin.fqdn} itself.", "", what)
             return None
         if not mx.answer.mx:
-            b.add("mx", True, f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
-                  zone_fix, warn=True)  # fmt: skip
-            b.add("implicit-mx", False, f"{domain} has no A record either: no mail server for {domain} (InfoNoRecords).",
-                  zone_fix, what)  # fmt: skip
+            b.add(
+                "mx",
+                True,
+                f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
+                zone_fix,
+                warn=True,
+            )
+            b.add(
+                "implicit-mx",
+                False,
+                f"{domain} has no A record either: no mail server for {domain} (InfoNoRecords).",
+                zone_fix,
+                what,
+            )
             return None
         b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
         hosts = ", ".join(h for _, h in mx.answer.mx)
-        zone, rel = _zone_of(lab, mx.answer.mx[0][1])
-        b.add("a", False, f"no A record for the MX target(s) {hosts}.",
-              f'lab.dns.add_record("{zone}", "{rel}", "A", "<public address>")', what)  # fmt: skip
+        b.add(
+            "a", False, f"no A record for the MX target(s) {hosts}.", view.a_fix(mx.answer.mx[0][1], "", domain), what
+        )
         return None
     if mx.answer.mx:
         b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
@@ -554,9 +652,16 @@ def _locate(
             where.append(f"{target.host} → {target.ip}" + (" (glue in the MX answer)" if glued else ""))
         b.add("a", True, f"A: {'; '.join(where)}.")
     else:
-        b.add("mx", True, f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
-              zone_fix, warn=True)  # fmt: skip
-        b.add("implicit-mx", True, f"{domain} A: {', '.join(t.ip for t in resolution.targets)} (used as the mail server).")
+        b.add(
+            "mx",
+            True,
+            f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
+            zone_fix,
+            warn=True,
+        )
+        b.add(
+            "implicit-mx", True, f"{domain} A: {', '.join(t.ip for t in resolution.targets)} (used as the mail server)."
+        )
     return resolution.targets
 
 
@@ -564,30 +669,38 @@ def _mx_text(answer: Answer) -> str:
     return ", ".join(f"{pref} {host}" for pref, host in sorted(answer.mx))
 
 
-def _dns_failure(b: _Builder, lab: Lab, view: LabView, origin: ServerView, failed: Lookup, what: str, at_mx: bool) -> None:
+def _dns_failure(b: _Builder, lab: Lab, view: LabView, origin: ServerView, failed: Lookup, what: str, key: str) -> None:
     """A lookup without a usable answer: say why (no zone, no route, TMG) and how to fix it."""
-    key = "mx" if at_mx else ("a" if failed.qtype == "A" and b.steps[-1].key == "mx" else "implicit-mx")
-    if key == "a" or (not at_mx and failed.qtype == "A"):
-        key = "a" if any(s.key == "mx" and s.status == "ok" for s in b.steps) else "implicit-mx"
     rcode = failed.answer.rcode
-    if at_mx is False and key == "implicit-mx" and not any(s.key == "mx" for s in b.steps):
-        b.add("mx", True, f"{failed.name} has no MX record; trying the implicit MX.", warn=True)
     if rcode == "TIMEOUT":
         ok, why, fix = _dns_path(view, origin.fqdn)
         detail = why if not ok else f"no reply from the DNS server {view.dns_server} ({failed.error})."
         b.add(key, False, f"{failed.qtype} {failed.name}: {detail}", fix, what)
     elif rcode == "NXDOMAIN":
-        b.add(key, False, f"{failed.name} does not exist on the public DNS (NXDOMAIN).",
-              f'lab.dns.add_record(...)  # create {failed.name} in its zone', what)  # fmt: skip
+        zone, rel = view.zone_of(failed.name)
+        data = f'"mail.{zone}", preference=10' if failed.qtype == "MX" else '"<public address>"'
+        b.add(
+            key,
+            False,
+            f"{failed.name} does not exist on the public DNS (NXDOMAIN).",
+            f'lab.dns.add_record("{zone}", "{rel}", "{failed.qtype}", {data})',
+            what,
+        )
     elif rcode == "REFUSED":
-        zone = failed.name.partition("@")[2] or failed.name
-        b.add(key, False, f"the public DNS refuses {failed.qtype} {failed.name}: it holds no zone for it.",
-              f'lab.dns.add_zone("{zone}")', what)  # fmt: skip
+        b.add(
+            key,
+            False,
+            f"the public DNS refuses {failed.qtype} {failed.name}: it holds no zone for it.",
+            f'lab.dns.add_zone("{failed.name}")',
+            what,
+        )
     else:
         b.add(key, False, f"{failed.qtype} {failed.name}: the DNS server answered {rcode}.", "", what)
 
 
-def _smart_hosts(b: _Builder, connector: SendConnector, lookup: Any, lookups: list[Lookup]) -> tuple[Target, ...] | None:
+def _smart_hosts(
+    b: _Builder, connector: SendConnector, lookup: Any, lookups: list[Lookup]
+) -> tuple[Target, ...] | None:
     """Smart-host connectors: each host's A record (or the literal address), as `delivery.locate` does."""
     targets: list[Target] = []
     first_error: Resolution | None = None
@@ -602,8 +715,13 @@ def _smart_hosts(b: _Builder, connector: SendConnector, lookup: Any, lookups: li
         b.add("a", True, "smart host(s): " + "; ".join(f"{t.host} → {t.ip}" for t in targets) + ".")
         return tuple(targets)
     kind, text = dns_error_text(first_error or Resolution(error="InfoNoRecords"))
-    b.add("a", False, f"no address for smart host(s) {', '.join(connector.smart_hosts)}.", "",
-          f"the queue goes to Retry with LastError \"{text}\"" if kind == "retry" else f"NDR: {text}")  # fmt: skip
+    b.add(
+        "a",
+        False,
+        f"no address for smart host(s) {', '.join(connector.smart_hosts)}.",
+        "",
+        f'the queue goes to Retry with LastError "{text}"' if kind == "retry" else f"NDR: {text}",
+    )
     return None
 
 
@@ -623,7 +741,7 @@ class Reach:
         return all(ok for _, ok, _, _, _ in self.steps) and self.receiver is not None
 
 
-def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "") -> Reach:
+def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "", target: str = "") -> Reach:
     """Work out, without a socket, how a TCP connection from `source_host` to `ip:port` would go.
 
     The lab network's rules (DESIGN.md §2): same network → direct; LAN → internet through TMG's NAT
@@ -635,7 +753,8 @@ def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "")
         view: the lab snapshot.
         source_host: the connecting lab host.
         ip, port: the virtual destination.
-        domain: the recipient domain (to suggest which server to publish).
+        domain: the recipient domain (to suggest which server to publish, and the right address).
+        target: the host name `ip` was found for (to name its A record in a fix).
 
     Returns:
         A `Reach`: its steps, and where it ends (receiving server, local endpoint, the peer it sees).
@@ -645,21 +764,35 @@ def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "")
     steps: list[tuple[str, bool, str, str, str]] = []
     hop = view.topology.plan(source_host, ip)
     if hop.kind == "unreachable":
-        fix = ""
-        if ipaddress.IPv4Address(ip).is_private and view.tmg_external:
-            fix = f"point the A record at TMG's published address {view.tmg_external}"
+        fix = view.a_fix(target, ip, domain) if target and domain else ""
         steps.append(("route", False, f"{source_host} → {ip}: {hop.why}.", fix, what))
         return Reach(steps)
     if hop.kind == "nat":
         rule = match_access_rule(view.access_rules, hop.original_source, ip, "tcp", port, view.networks)
-        steps.append(("route", True, f"{source_host} ({hop.original_source}) → {ip}: out through TMG's NAT; "
-                      f"{ip} sees {hop.source}.", "", ""))  # fmt: skip
+        steps.append(
+            (
+                "route",
+                True,
+                f"{source_host} ({hop.original_source}) → {ip}: out through TMG's NAT; {ip} sees {hop.source}.",
+                "",
+                "",
+            )
+        )
         if rule is None or rule.action != "Allow":
             name = rule.name if rule is not None else "Default rule"
-            fix = (f'lab.tmg.new_access_rule("Allow SMTP from Exchange", protocols=["SMTP"], '
-                   f'sources=["{hop.original_source}"], destinations=["External"])')  # fmt: skip
-            steps.append(("tmg-outbound", False, f"TMG denies SMTP from {hop.original_source} to {ip}:{port} (`{name}`).",
-                          fix, what))  # fmt: skip
+            fix = (
+                f'lab.tmg.new_access_rule("Allow SMTP from Exchange", protocols=["SMTP"], '
+                f'sources=["{hop.original_source}"], destinations=["External"])'
+            )
+            steps.append(
+                (
+                    "tmg-outbound",
+                    False,
+                    f"TMG denies SMTP from {hop.original_source} to {ip}:{port} (`{name}`).",
+                    fix,
+                    what,
+                )
+            )
             return Reach(steps)
         steps.append(("tmg-outbound", True, f"TMG access rule `{rule.name}` allows SMTP to {ip}:{port}.", "", ""))
     else:
@@ -668,16 +801,36 @@ def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "")
     if view.tmg_external and ip == view.tmg_external:
         rule_p = view.publishing_rule(ip, port)
         if rule_p is None:
-            internal = next((s.address for s in view.servers.values()
-                             if view.topology.network_of(s.address) != view.topology.network_of(ip)
-                             and any(a.domain_name == domain for a in s.accepted)), "<internal address>")  # fmt: skip
+            internal = next(
+                (
+                    s.address
+                    for s in view.servers.values()
+                    if view.topology.network_of(s.address) != view.topology.network_of(ip)
+                    and any(a.domain_name == domain for a in s.accepted)
+                ),
+                "<internal address>",
+            )
             fix = f'lab.tmg.new_publishing_rule("Publish SMTP", internal="{internal}", port={port})'
-            steps.append(("publishing", False, f"TMG ({ip}) publishes nothing on port {port}: the connection is refused.",
-                          fix, what))  # fmt: skip
+            steps.append(
+                (
+                    "publishing",
+                    False,
+                    f"TMG ({ip}) publishes nothing on port {port}: the connection is refused.",
+                    fix,
+                    what,
+                )
+            )
             return Reach(steps)
-        steps.append(("publishing", True, f"TMG publishing rule `{rule_p.name}`: {ip}:{port} → "
-                      f"{rule_p.internal}:{rule_p.internal_port}; the server sees the original client {hop.source}.",
-                      "", ""))  # fmt: skip
+        steps.append(
+            (
+                "publishing",
+                True,
+                f"TMG publishing rule `{rule_p.name}`: {ip}:{port} → "
+                f"{rule_p.internal}:{rule_p.internal_port}; the server sees the original client {hop.source}.",
+                "",
+                "",
+            )
+        )
         local_ip, local_port = rule_p.internal, rule_p.internal_port
         # TMG accepts first, then fails to reach the server and drops the client (facts §2.1 "Connection dropped").
         dropped = f'the queue goes to Retry with LastError "{facts.failover_error(facts.CONNECTION_DROPPED)}"'
@@ -687,8 +840,15 @@ def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "")
     elif not view.listens(ip, port):
         owner = view.topology.owner.get(ip)
         who = f"{owner.name} has no service on port {port}" if owner else "no lab host has this address"
-        steps.append(("listener", False, f"nothing listens on {ip}:{port} ({who}): the connection is refused.",
-                      "check the A record's address", what))  # fmt: skip
+        steps.append(
+            (
+                "listener",
+                False,
+                f"nothing listens on {ip}:{port} ({who}): the connection is refused.",
+                view.a_fix(target, ip, domain) if target and domain else "",
+                what,
+            )
+        )
         return Reach(steps)
     receiver = view.server_at(local_ip)
     if receiver is None:
@@ -699,12 +859,18 @@ def reach(view: LabView, source_host: str, ip: str, port: int, domain: str = "")
 
 
 def _deliver(
-    b: _Builder, view: LabView, origin: ServerView, sender: str, rcpt: str, targets: tuple[Target, ...], port: int,
+    b: _Builder,
+    view: LabView,
+    origin: ServerView,
+    sender: str,
+    rcpt: str,
+    targets: tuple[Target, ...],
+    port: int,
     size: int,
 ) -> None:
     """Connect to the first target that answers (failing over like delivery), then the SMTP decisions."""
     domain = domain_of(rcpt)
-    attempts = [reach(view, origin.fqdn, t.ip, port, domain) for t in targets]
+    attempts = [reach(view, origin.fqdn, t.ip, port, domain, t.host) for t in targets]
     chosen = next((r for r in attempts if r.ok), attempts[0])
     for key, ok, detail, fix, outcome in chosen.steps:
         b.add(key, ok, detail, fix, outcome)
@@ -716,11 +882,15 @@ def _deliver(
     dropped = f'the queue goes to Retry with LastError "{facts.failover_error(facts.CONNECTION_DROPPED)}"'
     conn = select_receive_connector(receiver.receive_connectors, chosen.local_ip, chosen.local_port, chosen.peer)
     if conn is None:
-        b.add("receive-connector", False,
-              f"no enabled receive connector of {receiver.fqdn} on {chosen.local_ip}:{chosen.local_port} accepts "
-              f"clients from {chosen.peer}: the connection is dropped unanswered.",
-              f'{receiver.call()}.set_receive_connector("{receiver.identity}\\\\Default {receiver.identity}", '
-              f'remote_ip_ranges=["{facts.ALL_IPV4}"])', dropped)  # fmt: skip
+        b.add(
+            "receive-connector",
+            False,
+            f"no enabled receive connector of {receiver.fqdn} on {chosen.local_ip}:{chosen.local_port} accepts "
+            f"clients from {chosen.peer}: the connection is dropped unanswered.",
+            f'{receiver.call()}.set_receive_connector("{receiver.identity}\\\\Default {receiver.identity}", '
+            f'remote_ip_ranges=["{facts.ALL_IPV4}"])',
+            dropped,
+        )
         for key in ("mail-from", "rcpt-to", "recipient"):
             b.skip(key, "not evaluated: no SMTP session.")
         return
@@ -730,44 +900,57 @@ def _deliver(
     identity = conn.identity.replace("\\", "\\\\")
     if permissions.SUBMIT not in rights:
         wanted = ["AnonymousUsers", *[g for g in conn.permission_groups if g != "AnonymousUsers"]]
-        b.add("mail-from", False,
-              f"the sending server connects anonymously and `{conn.identity}` grants anonymous sessions no "
-              f"ms-Exch-SMTP-Submit: MAIL FROM gets {facts.NOT_AUTHENTICATED}.",
-              f'{receiver.call()}.set_receive_connector("{identity}", permission_groups={wanted!r})',
-              f"NDR to {sender} from {origin.fqdn}: Remote Server returned '{facts.NOT_AUTHENTICATED}'.")  # fmt: skip
+        b.add(
+            "mail-from",
+            False,
+            f"the sending server connects anonymously and `{conn.identity}` grants anonymous sessions no "
+            f"ms-Exch-SMTP-Submit: MAIL FROM gets {facts.NOT_AUTHENTICATED}.",
+            f'{receiver.call()}.set_receive_connector("{identity}", permission_groups={wanted!r})',
+            f"NDR to {sender} from {origin.fqdn}: Remote Server returned '{facts.NOT_AUTHENTICATED}'.",
+        )
     else:
         # The sender checks of ReceiveHandler.handle_MAIL (facts §4.3): authoritative vs any sender.
         entry = accepted_domain_for(domain_of(sender), receiver.accepted)
         authoritative = entry is not None and entry.domain_type == "Authoritative"
         needed = permissions.ACCEPT_AUTHORITATIVE_DOMAIN_SENDER if authoritative else permissions.ACCEPT_ANY_SENDER
-        b.add("mail-from", needed in rights,
-              f"anonymous session holds {permissions.log_text(rights)}: MAIL FROM:<{sender}> gets {facts.SENDER_OK}."
-              if needed in rights else f"anonymous sessions lack {needed}: MAIL FROM gets {facts.CANNOT_SEND_AS}.",
-              "", f"NDR to {sender}: Remote Server returned '{facts.CANNOT_SEND_AS}'.")  # fmt: skip
+        b.add(
+            "mail-from",
+            needed in rights,
+            f"anonymous session holds {permissions.log_text(rights)}: MAIL FROM:<{sender}> gets {facts.SENDER_OK}."
+            if needed in rights
+            else f"anonymous sessions lack {needed}: MAIL FROM gets {facts.CANNOT_SEND_AS}.",
+            "",
+            f"NDR to {sender}: Remote Server returned '{facts.CANNOT_SEND_AS}'.",
+        )
     # RCPT TO: accepted domains only, unless Accept-Any-Recipient (facts §4.3: anonymous is never a relay).
     accepted = accepted_domain_for(domain, receiver.accepted)
     relay_ok = accepted is not None or permissions.ACCEPT_ANY_RECIPIENT in rights
-    b.add("rcpt-to", relay_ok,
-          f"{domain} is an accepted domain of {receiver.fqdn}: RCPT TO:<{rcpt}> gets {facts.RECIPIENT_OK}."
-          if relay_ok else f"{domain} is not an accepted domain of {receiver.fqdn}: RCPT TO gets {facts.UNABLE_TO_RELAY}.",
-          f'{receiver.call()}.new_accepted_domain("{domain}", "{domain}")',
-          f"NDR to {sender}: Remote Server returned '{facts.UNABLE_TO_RELAY}'.")  # fmt: skip
+    b.add(
+        "rcpt-to",
+        relay_ok,
+        f"{domain} is an accepted domain of {receiver.fqdn}: RCPT TO:<{rcpt}> gets {facts.RECIPIENT_OK}."
+        if relay_ok
+        else f"{domain} is not an accepted domain of {receiver.fqdn}: RCPT TO gets {facts.UNABLE_TO_RELAY}.",
+        f'{receiver.call()}.new_accepted_domain("{domain}", "{domain}")',
+        f"NDR to {sender}: Remote Server returned '{facts.UNABLE_TO_RELAY}'.",
+    )
     if not relay_ok:
         b.skip("recipient", "not evaluated: the recipient is refused at RCPT TO.")
         return
-    final = route_recipient(rcpt, receiver.accepted, dict.fromkeys(receiver.mailboxes, 1), receiver.send_connectors, size)
+    final = route_recipient(
+        rcpt, receiver.accepted, dict.fromkeys(receiver.mailboxes, 1), receiver.send_connectors, size
+    )
     if final.kind == "local":
         b.add("recipient", True, f"{rcpt} is a mailbox on {receiver.fqdn}: delivered (DELIVER STOREDRIVER).")
     elif final.kind == "unknown-recipient":
         back = select_connector(domain_of(sender), receiver.send_connectors, 0).connector
         note = "" if back else f" (the NDR itself waits in {receiver.identity}\\Unreachable: no send connector back)"
-        b.add("recipient", False, f"{receiver.fqdn} accepts the message (250), but has no mailbox {rcpt}.",
-              f'{receiver.call()}.new_mailbox("{rcpt}")',
-              f"{receiver.fqdn} fails it with {facts.RECIP_NOT_FOUND} and sends an NDR to {sender}{note}.")  # fmt: skip
+        b.add(
+            "recipient",
+            False,
+            f"{receiver.fqdn} accepts the message (250), but has no mailbox {rcpt}.",
+            f'{receiver.call()}.new_mailbox("{rcpt}")',
+            f"{receiver.fqdn} fails it with {facts.RECIP_NOT_FOUND} and sends an NDR to {sender}{note}.",
+        )
     else:
         b.add("recipient", True, f"{receiver.fqdn} relays {rcpt} onward ({final.kind}).", warn=True)
-
-
-def addresses(items: Iterable[str]) -> list[str]:
-    """Normalised addresses (helper for callers that accept one or several)."""
-    return [normalize_address(i) for i in items]

@@ -60,13 +60,13 @@ def test_start_returns_when_every_service_listens(lab: Lab) -> None:
 
 def test_stop_is_idempotent_and_releases_sockets_and_threads() -> None:
     lab = labkit.start(name="test-stop")
-    ports = [int(r.split(":")[1]) for r, v in zip(lab.endpoints()["Real endpoint"], lab.endpoints()["Virtual endpoint"]) if v.endswith("/tcp")]
+    ports = [int(r.split(":")[1]) for r, v in zip(lab.endpoints()["Real endpoint"], lab.endpoints()["Virtual endpoint"], strict=True) if v.endswith("/tcp")]
     assert lab_threads()
     lab.stop()
     lab.stop()
     assert not [t for t in lab_threads() if t.name == "labkit-test-stop"]
     assert all(refused(p) for p in ports)
-    with pytest.raises(LabNotRunning, match="labkit.start"):
+    with pytest.raises(LabNotRunning, match=r"labkit\.start"):
         lab.endpoints()
 
 

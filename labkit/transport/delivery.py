@@ -111,6 +111,13 @@ class SmtpClient:
         await self._write(line.encode("utf-8", "surrogateescape") + b"\r\n")
         return await self.reply()
 
+    async def pipeline(self, lines: Sequence[str]) -> list[Reply]:
+        """Send several commands in one write and read their replies in order (RFC 2920)."""
+        for line in lines:
+            self.plog.write(">", line)
+        await self._write(b"".join(line.encode("utf-8", "surrogateescape") + b"\r\n" for line in lines))
+        return [await self.reply() for _ in lines]
+
     async def data(self, content: bytes, message_id: str) -> Reply:
         """Send the message body after a 354, and read the final reply."""
         self.plog.write("*", message_id, "sending message")
@@ -346,25 +353,37 @@ async def _send_one(client: SmtpClient, ehlo: Reply, result: MessageResult, cont
         params += f" SIZE={len(content)}"
     if "8BITMIME" in ehlo.keywords and any(b > 127 for b in content):
         params += " BODY=8BITMIME"
-    mail = await client.command(f"MAIL FROM:<{stored.sender}>{params}")
+    commands = [f"MAIL FROM:<{stored.sender}>{params}", *(f"RCPT TO:<{r}>" for r in entry.recipients), "DATA"]
+    if "PIPELINING" in ehlo.keywords:
+        replies = await client.pipeline(commands)  # RFC 2920: MAIL, RCPT..., DATA in one write
+    else:
+        replies = []
+        for command in commands:
+            replies.append(await client.command(command))
+            if replies[-1].code // 100 != 2 and command.startswith("MAIL"):
+                break
+    mail = replies[0]
     if mail.code // 100 != 2:
         bucket = result.failed if mail.code // 100 == 5 else result.deferred
         bucket.extend((r, mail.text) for r in entry.recipients)
+        if len(replies) == len(commands) and replies[-1].code == 354:
+            await client.data(b"", stored.message_id)  # nothing to deliver: end the data at once
         await client.command("RSET")
         return
     accepted: list[str] = []
-    for recipient in entry.recipients:
-        rcpt = await client.command(f"RCPT TO:<{recipient}>")
+    for recipient, rcpt in zip(entry.recipients, replies[1:], strict=False):
         if rcpt.code // 100 == 2:
             accepted.append(recipient)
         elif rcpt.code // 100 == 5:
             result.failed.append((recipient, rcpt.text))
         else:
             result.deferred.append((recipient, rcpt.text))
+    start = replies[-1] if len(replies) == len(commands) else await client.command("DATA")
     if not accepted:
+        if start.code == 354:
+            await client.data(b"", stored.message_id)
         await client.command("RSET")
         return
-    start = await client.command("DATA")
     if start.code != 354:
         bucket = result.failed if start.code // 100 == 5 else result.deferred
         bucket.extend((r, start.text) for r in accepted)

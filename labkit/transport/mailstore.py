@@ -36,13 +36,16 @@ class MailStore:
     def __init__(self, root: Path, host: str) -> None:
         self.root = root
         self.host = host
+        self._made: set[str] = set()
         root.mkdir(parents=True, exist_ok=True)
 
     def folder(self, address: str) -> Path:
         """The Maildir of `address` (created on first use)."""
         path = self.root / address
-        for sub in ("tmp", "new", "cur"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
+        if address not in self._made:
+            for sub in ("tmp", "new", "cur"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
+            self._made.add(address)
         return path
 
     def deliver(self, address: str, message_id: str, content: bytes) -> bool:
@@ -54,7 +57,7 @@ class MailStore:
         folder = self.folder(address)
         key = message_key(message_id, self.host)
         final = folder / "new" / key
-        if final.exists() or (folder / "cur" / key).exists() or any((folder / "cur").glob(key + ":*")):
+        if final.exists() or any(name.startswith(key) for name in os.listdir(folder / "cur")):
             return False
         temp = folder / "tmp" / key
         with open(temp, "wb") as fh:

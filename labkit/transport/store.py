@@ -94,6 +94,8 @@ class Store:
         self.db.executescript(SCHEMA)
         self._in_txn = False
         self._dirty = False
+        self._tracking: list[tuple[str]] = []
+        self._protocol: list[tuple[str, str]] = []
 
     # -- transactions ------------------------------------------------------------------------------
     def _begin(self) -> None:
@@ -102,7 +104,12 @@ class Store:
             self._in_txn = True
 
     def commit(self) -> None:
-        """Make everything written so far durable."""
+        """Make everything written so far durable (log rows included)."""
+        if self._tracking or self._protocol:
+            self._begin()
+            self.db.executemany("INSERT INTO tracking (record) VALUES (?)", self._tracking)
+            self.db.executemany("INSERT INTO protocol (kind, record) VALUES (?, ?)", self._protocol)
+            self._tracking, self._protocol = [], []
         if self._in_txn:
             self.db.execute("COMMIT")
             self._in_txn = False
@@ -218,24 +225,24 @@ class Store:
 
     # -- logs ----------------------------------------------------------------------------------------
     def add_tracking(self, record: str) -> None:
-        """Append one tracking-log row (JSON); committed with the next commit."""
-        self._begin()
-        self.db.execute("INSERT INTO tracking (record) VALUES (?)", (record,))
+        """Append one tracking-log row (JSON); written with the next commit."""
+        self._tracking.append((record,))
         self._dirty = True
 
     def add_protocol(self, kind: str, record: str) -> None:
-        """Append one protocol-log row (JSON) of kind ``receive`` or ``send``."""
-        self._begin()
-        self.db.execute("INSERT INTO protocol (kind, record) VALUES (?, ?)", (kind, record))
+        """Append one protocol-log row (JSON) of kind ``receive`` or ``send``; written with the next commit."""
+        self._protocol.append((kind, record))
         self._dirty = True
 
     def tracking(self) -> list[str]:
-        """Every tracking row, in order."""
-        return [row[0] for row in self.db.execute("SELECT record FROM tracking ORDER BY seq")]
+        """Every tracking row, in order (including rows not yet committed)."""
+        rows = [row[0] for row in self.db.execute("SELECT record FROM tracking ORDER BY seq")]
+        return rows + [r for (r,) in self._tracking]
 
     def protocol(self, kind: str) -> list[str]:
-        """Every protocol row of one kind, in order."""
-        return [row[0] for row in self.db.execute("SELECT record FROM protocol WHERE kind = ? ORDER BY seq", (kind,))]
+        """Every protocol row of one kind, in order (including rows not yet committed)."""
+        rows = [row[0] for row in self.db.execute("SELECT record FROM protocol WHERE kind = ? ORDER BY seq", (kind,))]
+        return rows + [r for k, r in self._protocol if k == kind]
 
 
 def _message(row: Sequence[Any]) -> StoredMessage:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from labkit.views import merge_logs
 from labkit.widgets.base import LabForm
 from labkit.widgets.calls import LAB, ApiCall
 from labkit.widgets.dns_manager import DnsManager, fqdn_preview
 from labkit.widgets.mailbox import MailboxView
-from labkit.widgets.message_tracking import MessageTracking, merge_logs, tracking_log
+from labkit.widgets.message_tracking import MessageTracking, tracking_log
 from labkit.widgets.queue_viewer import QueueViewer
 from labkit.widgets.receive_connector import ReceiveConnectorProperties
 from labkit.widgets.received import parse_received, received_chain

@@ -15,8 +15,8 @@ import pandas as pd
 
 from labkit.errors import InvalidValue
 from labkit.transport.facts import EVENT_IDS
+from labkit.views import TRACKING_LEADING
 from labkit.widgets.base import TABLE_CSS, LabForm, button, heading, table_html
-from labkit.views import TRACKING_LEADING, merge_logs
 from labkit.widgets.calls import ApiCall
 
 if TYPE_CHECKING:

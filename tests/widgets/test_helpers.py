@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from labkit.errors import InvalidValue
+from labkit.views import merge_logs
 from labkit.widgets.base import lines, required, status_html
 from labkit.widgets.calls import LAB, ApiCall, code_html, format_arguments, py_literal
 from labkit.widgets.dns_manager import api_name, fqdn_preview, manager_row, record_options
-from labkit.widgets.message_tracking import merge_logs
 from labkit.widgets.receive_connector import as_list, changes
 from labkit.widgets.send_connector_wizard import address_space_entry, check_smart_host
 
