@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
-import labkit  # noqa: E402
-from labkit.lab import Lab  # noqa: E402
-from labkit.transport.logs import TrackingEvent  # noqa: E402
+import labkit
+from labkit.lab import Lab
+from labkit.transport.logs import TrackingEvent
 
 MESSAGES = 200  # per configuration
 DRAIN = 1000
@@ -53,6 +53,10 @@ def run_senders(senders: int, count: int, send: Callable[[int], None]) -> float:
     return time.perf_counter() - start
 
 
+def submit(lab: Lab, i: int) -> None:
+    lab.send_mail("contoso@contoso.com", "allen@xutonglin.com", f"bench {i}", BODY)
+
+
 def full_path(senders: int, data_dir: Path) -> tuple[float, float]:
     lab = ready_lab(data_dir, f"bench-full-{senders}")
     try:
@@ -60,7 +64,7 @@ def full_path(senders: int, data_dir: Path) -> tuple[float, float]:
         lab.settle(timeout=60)
         lab.events.clear(TrackingEvent)
         start = time.perf_counter()
-        run_senders(senders, MESSAGES, lambda i: None if lab.send_mail("contoso@contoso.com", "allen@xutonglin.com", f"bench {i}", BODY) else None)
+        run_senders(senders, MESSAGES, lambda i: submit(lab, i))
         lab.settle(timeout=300)
         elapsed = time.perf_counter() - start
         records = lab.events.of(TrackingEvent)

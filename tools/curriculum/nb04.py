@@ -1,0 +1,181 @@
+"""04-anonymous-receive: port 25, anonymous server-to-server SMTP, and the mail arriving at last."""
+
+from tools.nbbuild import code, md
+
+PATH = "notebooks/04-anonymous-receive.ipynb"
+
+CELLS = [
+    md("""
+    # 04 · Anonymous SMTP on port 25
+
+    **What you will learn**
+
+    - how two mail servers on the internet talk: SMTP on port 25, with **anonymous login
+      (匿名登录)** — the sending server never logs in;
+    - what a **receive connector (接收连接器)** is, and why Exchange 2010's Default
+      connector refuses the internet out of the box (`530 5.7.1`);
+    - how to let anonymous senders in (in the connector's Properties or with one line of
+      code), and how to follow the delivered message: its `Received:` chain, the
+      message tracking logs of both servers and the SMTP conversation itself.
+
+    This is step 4 of the write-up: *设置SMTP端口和登陆权限*.
+    """),
+    code("""
+    import labkit
+    import pandas as pd
+    pd.options.display.max_colwidth = None  # show long texts (errors, log lines) in full
+    """),
+    md("Start the lab at step 4: DNS records and contoso's Internet send connector are in place."),
+    code("lab = labkit.start(step=4)\nlab"),
+    md("""
+    ## The failure: allen still gets nothing
+
+    *登陆allen@xutonglin.com账户查看…结果发现还是不能发送* — allen logs in and the mail is not there:
+    """),
+    code("""
+    mid = lab.send_mail("contoso@contoso.com", "allen@xutonglin.com", "Hello", "Hi Allen, third try.")
+    lab.settle()
+    lab.mailbox("allen@xutonglin.com")
+    """),
+    md("The sender got a non-delivery report (NDR) back; its last lines give the reason:"),
+    code("""
+    ndr = lab.mailbox("contoso@contoso.com").message(0)
+    ndr["Subject"], ndr.get_payload(1).get_payload(1)["Diagnostic-Code"]
+    """),
+    md("""
+    ## Why
+
+    Two mail servers on the internet always talk **SMTP on the standard port 25**, and
+    the sending server connects **anonymously (匿名登录)**: contoso's server has no
+    account at xutonglin.com, so it cannot log in. On the receiving side, the SMTP
+    listener is a **receive connector (接收连接器)**; who may use it is set by its
+    **permission groups**. xutonglin's *Default MAIL* connector listens on port 25 but
+    admits only Exchange users and servers — not **Anonymous users**:
+    """),
+    code("""
+    xutonglin = lab.server("mail.xutonglin.com")
+    xutonglin.get_receive_connector()[["Identity", "Bindings", "PermissionGroups"]]
+    """),
+    md("""
+    You can watch the refusal in xutonglin's SMTP receive protocol log — one row per
+    line of the conversation (`<` received, `>` sent, `*` a note, `+`/`-` connect and
+    disconnect). contoso says `EHLO`, then `MAIL FROM`, and is told `530 5.7.1 Client was
+    not authenticated`:
+    """),
+    code('xutonglin.get_protocol_log("receive")[["event", "data", "context"]]'),
+    md("""
+    > *The lab's choice:* Exchange 2010 answers an anonymous `MAIL FROM` on the Default
+    > connector with `530 5.7.1 Client was not authenticated`, as here; the short pause
+    > before it (the *tarpit*, `Tarpit for '0.00:00:00.2000000'`) is shortened from the
+    > product's 5 seconds.
+
+    ## The fix: tick Anonymous users
+
+    **With the console.** In the Exchange Management Console: Server Configuration → Hub
+    Transport → `mail.xutonglin.com` → *Default MAIL* → Properties → *Permission Groups*
+    tab → tick **Anonymous users** → Apply (*启用mail.xutonglin.com邮件服务器的smtp匿名登录*).
+    """),
+    code("""
+    from labkit.widgets import ReceiveConnectorProperties
+
+    ReceiveConnectorProperties(lab, server="mail.xutonglin.com")
+    """),
+    md("""
+    **With code.** `Set-ReceiveConnector -PermissionGroups` replaces the whole list, so
+    give all four groups:
+    """),
+    code(r"""
+    xutonglin.set_receive_connector(
+        "MAIL\\Default MAIL", permission_groups=["AnonymousUsers", "ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers"]
+    )[["Identity", "PermissionGroups"]]
+    """, tags=["fix"]),
+    md("## Check"),
+    code('lab.check("anonymous-receive")', tags=["check"]),
+    md("""
+    ## Verify: send again, and allen reads the mail
+
+    The first message is gone for good (an NDR is final), so contoso sends another:
+    *再次往allen@xutonglin.com发送测试邮件*.
+    """),
+    code("""
+    mid = lab.send_mail("contoso@contoso.com", "allen@xutonglin.com", "Hello", "Hi Allen, fourth try.")
+    lab.settle()
+    lab.mailbox("allen@xutonglin.com")
+    """),
+    md("allen opens it in an OWA-like mailbox view:"),
+    code("""
+    from labkit.widgets import MailboxView
+
+    MailboxView(lab, address="allen@xutonglin.com")
+    """),
+    md("The same in code, and the message itself with every header:"),
+    code("""
+    msg = lab.mailbox("allen@xutonglin.com").message(0)
+    print(msg)
+    """),
+    md("## Check"),
+    code('lab.check("mail-delivered")', tags=["check"]),
+    md("""
+    ## Follow the message
+
+    **The `Received:` chain.** Each server that handles a message adds a `Received:`
+    header on top, so read them bottom-up: hop 1 is contoso's server taking the message
+    from the sender's mailbox (`with mapi`); hop 2 is xutonglin's server receiving it
+    over SMTP from contoso's public address 100.100.100.10. TMG forwarded the connection
+    but kept the original client address, so there is no hop for it.
+    """),
+    code("""
+    from labkit.widgets import received_chain
+
+    received_chain(msg)[["Hop", "From", "By", "With"]]
+    """),
+    md("""
+    **Message tracking, both servers.** `lab.get_message_tracking_log` searches every
+    server of the lab (Exchange's own `Get-MessageTrackingLog` searches one) and merges
+    the rows in time order:
+    """),
+    code('lab.get_message_tracking_log(message_id=mid)[["Server", "EventId", "Source", "ClientIp", "ServerIp"]]'),
+    md("""
+    On contoso: `SUBMIT` and `RECEIVE` (from the mailbox), `SEND` (over SMTP). On
+    xutonglin: `RECEIVE` over SMTP from 100.100.100.10, then `DELIVER` into allen's
+    mailbox. The event the `Message Tracking` console shows is the same call:
+    `MessageTracking(lab)` in `labkit.widgets`.
+
+    **The SMTP conversation.** contoso's send protocol log holds its side of the session
+    (`>` sent, `<` received); the last session is the one that worked:
+    """),
+    code("""
+    log = contoso_log = lab.server("mail.contoso.com").get_protocol_log("send")
+    log[log["session-id"] == log["session-id"].iloc[-1]][["event", "data"]]
+    """),
+    md("""
+    `220` banner, `EHLO`, the server's extensions, `MAIL FROM`, `RCPT TO`, `DATA`, the
+    message, `250 … Queued mail for delivery`, `QUIT`. Compare it with the failed session
+    above: the only difference is the answer to `MAIL FROM`.
+
+    ## Summary
+
+    - Mail servers on the internet talk SMTP on **port 25**, **anonymously (匿名登录)**.
+    - The **receive connector (接收连接器)** *Default MAIL* listens on port 25 but, in
+      Exchange 2010, does not admit Anonymous users: the sender gets `530 5.7.1 Client
+      was not authenticated` and the message comes back as an NDR.
+    - Ticking **Anonymous users** (`permission_groups` with `AnonymousUsers`) lets the
+      internet's servers deliver to xutonglin's own domain — and allen gets the mail.
+    - `Received:` headers, message tracking and protocol logs each show the path from
+      their own point of view.
+
+    **Next:** `05-the-way-back-and-security.ipynb` — allen replies, and why anonymous is
+    not an open door.
+
+    ## Exercises
+
+    1. Connect to xutonglin from "your machine" and speak SMTP yourself:
+       `lab.endpoints()` gives the real port of TMG's 100.100.100.254:25; try
+       `telnet 127.0.0.1 PORT` (or Python's `smtplib`) with `EHLO`, `MAIL FROM`,
+       `RCPT TO:<allen@xutonglin.com>`, `DATA`. Which address does xutonglin's protocol log
+       show for you?
+    2. Remove `AnonymousUsers` again and resend. Which tracking events appear on each
+       server now?
+    3. Why does the `Received:` chain have no hop for TMG?
+    """),
+]
