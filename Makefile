@@ -15,8 +15,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/python -m jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks notebooks/00-start-here.ipynb
+	$(BIN)/python -m jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) --notebook-dir=notebooks notebooks/00-start-here.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check labkit tests benchmarks

@@ -111,7 +111,7 @@ def bare_sink(senders: int) -> tuple[float, float]:
     finally:
         for client in clients:
             client.quit()
-        server.close()
+        loop.call_soon_threadsafe(server.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()

@@ -109,16 +109,22 @@ def read(path: Path) -> NotebookNode:
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or data.get("nbformat") != 4:
         raise InvalidNotebook(path, "it has no nbformat 4 `cells` list") from None
     try:
-        nb = nbformat.from_dict(data)
+        nb = node(data)
         for cell in nb.cells:
             if cell.get("cell_type") not in ("code", "markdown", "raw") or "source" not in cell:
                 raise ValueError("a cell without a type or source")
             if isinstance(cell.source, list):
                 cell.source = "".join(cell.source)
-            cell.setdefault("metadata", nbformat.NotebookNode())
+            cell.setdefault("metadata", node({}))
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidNotebook(path, str(exc)) from None
     return nb
+
+
+def node(data: dict[str, Any]) -> NotebookNode:
+    """Plain JSON data as a `NotebookNode` (attribute access all the way down)."""
+    result: NotebookNode = nbformat.from_dict(data)  # type: ignore[no-untyped-call]
+    return result
 
 
 def dumps(nb: NotebookNode) -> str:
@@ -127,7 +133,7 @@ def dumps(nb: NotebookNode) -> str:
         for index, cell in enumerate(nb.cells):
             if not cell.get("id"):  # nbformat would invent a random one: keep output deterministic
                 cell["id"] = f"cell-{index}"
-    text: str = nbformat.writes(nb, version=nbformat.NO_CONVERT)
+    text: str = nbformat.writes(nb, version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
     return text if text.endswith("\n") else text + "\n"
 
 

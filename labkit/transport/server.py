@@ -316,6 +316,7 @@ class ExchangeServer:
     def _store(
         self, content: bytes, sender: str, recipients: Sequence[str], source_name: str, source_ip: str, scl: int,
         is_report: bool = False,
+        durable: bool = True,
     ) -> StoredMessage:  # fmt: skip
         assert self.store is not None
         message_id = _header(content, "Message-ID")
@@ -335,7 +336,7 @@ class ExchangeServer:
             scl=scl,
             is_report=is_report,
         )
-        self.store.add_message(stored, list(recipients), content)  # durable: committed before any 250
+        self.store.add_message(stored, list(recipients), content, durable=durable)
         return stored
 
     async def receive_smtp(self, submission: Submission) -> str:
@@ -348,7 +349,10 @@ class ExchangeServer:
             facts.SOURCE_SMTP_PREFIX + submission.connector.name,
             submission.client_ip,
             -1 if submission.authenticated_as else 0,
+            durable=False,
         )
+        assert self.store is not None
+        await self.store.commit_soon()  # on disk before the 250 (shared with sessions finishing alongside)
         self.track(
             TrackingEvent(
                 self.fqdn, "RECEIVE", "SMTP", stored.sender, submission.recipients, stored.subject,
@@ -578,7 +582,7 @@ class ExchangeServer:
                     total_bytes=stored.size, recipient_count=len(result.deferred), return_path=stored.sender,
                 )
             )  # fmt: skip
-        self.store.commit()  # SENT is on disk before the queue forgets the message
+        await self.store.commit_soon()  # SENT is on disk before the queue forgets the message
         if result.failed:
             self._fail(stored, [Failure(r, e, result.remote_mta) for r, e in result.failed], "SMTP", connector.name)
         if result.deferred:
@@ -609,8 +613,10 @@ class ExchangeServer:
         times: list[datetime] = [q.next_retry_time for q in self.queues.deliveries.values() if q.next_retry_time]
         expiry = self.settings.message_expiration_timeout
         for queue in [self.queues.unreachable, *self.queues.deliveries.values()]:
-            for entry in queue.messages.values():
-                times.append(datetime.fromisoformat(entry.stored.received.replace("Z", "+00:00")) + expiry)
+            # Messages enter a queue roughly in arrival order: its first one expires first (`_tick` checks all).
+            first = next(iter(queue.messages.values()), None)
+            if first is not None:
+                times.append(datetime.fromisoformat(first.stored.received.replace("Z", "+00:00")) + expiry)
         if not times:
             return
         delay = max(0.0, (min(times) - utcnow()).total_seconds())

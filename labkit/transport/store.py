@@ -12,6 +12,7 @@ Used only from the lab loop's thread.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ class Store:
         self.db.executescript(SCHEMA)
         self._in_txn = False
         self._dirty = False
+        self._counters: dict[str, int] = dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+        self._counters_dirty: set[str] = set()
+        self._group: asyncio.Future[None] | None = None
         self._tracking: list[tuple[str]] = []
         self._protocol: list[tuple[str, str]] = []
 
@@ -105,6 +109,13 @@ class Store:
 
     def commit(self) -> None:
         """Make everything written so far durable (log rows included)."""
+        if self._counters_dirty:
+            self._begin()
+            self.db.executemany(
+                "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
+                [(name, self._counters[name]) for name in self._counters_dirty],
+            )
+            self._counters_dirty.clear()
         if self._tracking or self._protocol:
             self._begin()
             self.db.executemany("INSERT INTO tracking (record) VALUES (?)", self._tracking)
@@ -114,6 +125,28 @@ class Store:
             self.db.execute("COMMIT")
             self._in_txn = False
         self._dirty = False
+
+    async def commit_soon(self) -> None:
+        """Group commit: wait for one commit shared by every caller of this loop iteration.
+
+        Concurrent SMTP sessions that finish their DATA together pay for one disk sync, not one each.
+        """
+        if self._group is None:
+            loop = asyncio.get_running_loop()
+            self._group = loop.create_future()
+            loop.call_soon(self._commit_group)
+        await asyncio.shield(self._group)
+
+    def _commit_group(self) -> None:
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
+            self.commit()
+        except Exception as exc:  # the waiters see the disk error (and answer 451)
+            group.set_exception(exc)
+        else:
+            group.set_result(None)
 
     @property
     def dirty(self) -> bool:
@@ -130,17 +163,22 @@ class Store:
 
     # -- counters ----------------------------------------------------------------------------------
     def next_value(self, name: str) -> int:
-        """The next value of a persisted counter (1, 2, 3...); committed with the next commit."""
-        self._begin()
-        row = self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        value = (row[0] if row else 0) + 1
-        self.db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", (name, value))
+        """The next value of a persisted counter (1, 2, 3...); written with the next commit.
+
+        A message stored with a Message-ID is committed together with the counter that made it, so an id
+        is never handed out twice to stored messages, even across a crash.
+        """
+        value = self._counters.get(name, 0) + 1
+        self._counters[name] = value
+        self._counters_dirty.add(name)
         self._dirty = True
         return value
 
     # -- messages ----------------------------------------------------------------------------------
-    def add_message(self, message: StoredMessage, recipients: Sequence[str], content: bytes) -> None:
-        """Store a message and its recipients as pending, durably (commits)."""
+    def add_message(
+        self, message: StoredMessage, recipients: Sequence[str], content: bytes, *, durable: bool = True
+    ) -> None:
+        """Store a message and its recipients as pending; durably (commits) unless `durable` is False."""
         self._begin()
         self.db.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -153,7 +191,10 @@ class Store:
             "INSERT OR IGNORE INTO recipients (message, address, state) VALUES (?, ?, ?)",
             [(message.id, r, PENDING) for r in recipients],
         )
-        self.commit()
+        if durable:
+            self.commit()
+        else:
+            self._dirty = True
 
     def set_state(
         self, message: int, recipients: Iterable[str], state: str, error: str = "", *, durable: bool = True

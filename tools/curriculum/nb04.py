@@ -64,10 +64,8 @@ CELLS = [
     """),
     code('xutonglin.get_protocol_log("receive")[["event", "data", "context"]]'),
     md("""
-    > *The lab's choice:* Exchange 2010 answers an anonymous `MAIL FROM` on the Default
-    > connector with `530 5.7.1 Client was not authenticated`, as here; the short pause
-    > before it (the *tarpit*, `Tarpit for '0.00:00:00.2000000'`) is shortened from the
-    > product's 5 seconds.
+    > *The lab's choice:* before an error reply to an anonymous sender Exchange waits
+    > 5 seconds (the *tarpit*); the lab waits 0.2 s, as the `Tarpit for …` rows show.
 
     ## The fix: tick Anonymous users
 
@@ -130,28 +128,31 @@ CELLS = [
     received_chain(msg)[["Hop", "From", "By", "With"]]
     """),
     md("""
-    **Message tracking, both servers.** `lab.get_message_tracking_log` searches every
-    server of the lab (Exchange's own `Get-MessageTrackingLog` searches one) and merges
-    the rows in time order:
+    **Message tracking, both servers.** Exchange's `Get-MessageTrackingLog` searches one
+    server at a time; follow the Message-ID on each. On contoso: `SUBMIT` and `RECEIVE`
+    (from the sender's mailbox), then `SEND` over SMTP to 100.100.100.254:
     """),
-    code('lab.get_message_tracking_log(message_id=mid)[["Server", "EventId", "Source", "ClientIp", "ServerIp"]]'),
+    code('lab.server("mail.contoso.com").get_message_tracking_log(message_id=mid)[["EventId", "Source", "ClientIp", "ServerIp"]]'),
     md("""
-    On contoso: `SUBMIT` and `RECEIVE` (from the mailbox), `SEND` (over SMTP). On
-    xutonglin: `RECEIVE` over SMTP from 100.100.100.10, then `DELIVER` into allen's
-    mailbox. The event the `Message Tracking` console shows is the same call:
-    `MessageTracking(lab)` in `labkit.widgets`.
-
-    **The SMTP conversation.** contoso's send protocol log holds its side of the session
-    (`>` sent, `<` received); the last session is the one that worked:
+    On xutonglin: `RECEIVE` over SMTP from 100.100.100.10 — TMG kept the original client
+    address — then `DELIVER` into allen's mailbox. (The Message Tracking console,
+    `MessageTracking(lab)` in `labkit.widgets`, searches every server at once.)
+    """),
+    code('xutonglin.get_message_tracking_log(message_id=mid)[["EventId", "Source", "ClientIp", "ServerIp"]]'),
+    md("""
+    **The SMTP conversation.** contoso's send protocol log holds its side of each
+    session (`>` sent, `<` received); the last session is the one that worked:
     """),
     code("""
-    log = contoso_log = lab.server("mail.contoso.com").get_protocol_log("send")
-    log[log["session-id"] == log["session-id"].iloc[-1]][["event", "data"]]
+    log = lab.server("mail.contoso.com").get_protocol_log("send")
+    log[log["session-id"] == log["session-id"].iloc[-1]][["event", "data", "context"]]
     """),
     md("""
-    `220` banner, `EHLO`, the server's extensions, `MAIL FROM`, `RCPT TO`, `DATA`, the
-    message, `250 … Queued mail for delivery`, `QUIT`. Compare it with the failed session
-    above: the only difference is the answer to `MAIL FROM`.
+    The `220` banner; `EHLO` and the extensions xutonglin offers; because it offers
+    `PIPELINING`, contoso sends `MAIL FROM`, `RCPT TO` and `DATA` in one go and then reads
+    the three answers; the message; `250 2.6.0 … Queued mail for delivery`; `QUIT`. In the
+    failed session above the same three commands got `530` and then `503` twice (no
+    sender, so no recipient and no data).
 
     ## Summary
 
