@@ -69,7 +69,9 @@ def full_path(senders: int, data_dir: Path) -> tuple[float, float]:
         elapsed = time.perf_counter() - start
         records = lab.events.of(TrackingEvent)
         submitted = {r.message_id: r.time for r in records if r.event_id == "SUBMIT"}
-        delivered = {r.message_id: r.time for r in records if r.event_id == "DELIVER" and r.server == "mail.xutonglin.com"}
+        delivered = {
+            r.message_id: r.time for r in records if r.event_id == "DELIVER" and r.server == "mail.xutonglin.com"
+        }
         assert len(delivered) == MESSAGES, f"{len(delivered)} of {MESSAGES} delivered"
         latency = statistics.median((delivered[m] - submitted[m]).total_seconds() for m in delivered)
         return MESSAGES / elapsed, latency
@@ -146,7 +148,9 @@ def main() -> None:
             rate, latency = full_path(senders, root / f"full-{senders}")
             sink_rate, sink_latency = bare_sink(senders)
             print(f"full path, {senders} sender(s): {rate:.1f} msg/s, median latency {latency * 1000:.1f} ms")
-            print(f"bare aiosmtpd sink, {senders} sender(s): {sink_rate:.1f} msg/s, median latency {sink_latency * 1000:.1f} ms")
+            print(
+                f"bare aiosmtpd sink, {senders} sender(s): {sink_rate:.1f} msg/s, median latency {sink_latency * 1000:.1f} ms"
+            )
             print(f"ratio full/sink, {senders} sender(s): {rate / sink_rate:.2f} (target >= 0.25)")
         delivered, seconds = drain(root / "drain")
         print(f"drain: {DRAIN} queued, {delivered} delivered, {DRAIN - delivered} lost, in {seconds:.1f} s")

@@ -192,6 +192,66 @@ def cmd_trace(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if reply.get("passed") else EXIT_FAIL
 
 
+def cmd_release(args: argparse.Namespace, out: TextIO) -> int:
+    """`labkit release SRC_DIR OUT_DIR`: write the student copies."""
+    from labkit.grading import GradingError, release
+
+    try:
+        written = release(args.src_dir, args.out_dir)
+    except GradingError as exc:
+        sys.stderr.write(f"labkit release: {exc}\n")
+        return EXIT_USAGE
+    for path in written:
+        out.write(f"released {path}\n")
+    return EXIT_OK
+
+
+def _progress_printer(stream: TextIO) -> Callable[[Any], None]:
+    """A progress bar on a terminal, one line per finished submission otherwise."""
+    tty = stream.isatty()
+
+    def show(p: Any) -> None:
+        what = f"{p.learner}/{p.notebook}"
+        result = f"not graded: {p.problem}" if p.problem else f"{p.earned}/{p.points} points"
+        if tty:
+            filled = round(24 * p.done / p.total)
+            stream.write(f"\r\x1b[K[{'#' * filled}{'.' * (24 - filled)}] {p.done}/{p.total} {what}: {result}")
+            if p.done == p.total:
+                stream.write("\n")
+        else:
+            stream.write(f"[{p.done:>{len(str(p.total))}}/{p.total}] {what}: {result}\n")
+        stream.flush()
+
+    return show
+
+
+def cmd_grade(args: argparse.Namespace, out: TextIO) -> int:
+    """`labkit grade SUBMISSIONS... --key DIR --out DIR`: grade, write grades.csv and feedback."""
+    from labkit.grading import GradingError, grade
+
+    if args.timeout <= 0 or args.workers < 0:
+        sys.stderr.write("labkit grade: --timeout must be > 0 and --workers >= 0\n")
+        return EXIT_USAGE
+    try:
+        book = grade(
+            args.submissions,
+            args.key,
+            args.out,
+            timeout=args.timeout,
+            workers=args.workers,
+            progress=_progress_printer(sys.stderr),
+        )
+    except GradingError as exc:
+        sys.stderr.write(f"labkit grade: {exc}\n")
+        return EXIT_USAGE
+    out.write(f"graded {len(book.learners)} learner(s), out of {book.max_total} points\n")
+    width = max(len(g.learner) for g in book.learners)
+    for g in book.learners:
+        out.write(f"  {g.learner:<{width}}  {g.total:>3}\n")
+    out.write(f"grades:   {book.out_dir / 'grades.csv'}\nfeedback: {book.out_dir / 'feedback'}/ (index: {book.out_dir / 'index.html'})\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `labkit` command."""
     parser = argparse.ArgumentParser(prog="labkit", description="Run and inspect the labkit mail lab.")
@@ -219,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("sender")
     trace.add_argument("recipient")
     trace.set_defaults(run=cmd_trace)
+
+    rel = sub.add_parser("release", help="write student copies: each `fix` cell becomes a prompt")
+    rel.add_argument("src_dir", type=Path, help="the instructor's notebooks, e.g. notebooks/")
+    rel.add_argument("out_dir", type=Path, help="where the student copies go")
+    rel.set_defaults(run=cmd_release)
+
+    gr = sub.add_parser("grade", help="grade submissions with nbval; write grades.csv, feedback and executed notebooks")
+    gr.add_argument("submissions", nargs="+", type=Path, help="notebooks or folders (submitted/<learner>/NN-name.ipynb)")
+    gr.add_argument("--key", type=Path, required=True, help="the instructor's notebooks, e.g. notebooks/")
+    gr.add_argument("--out", type=Path, required=True, help="where grades.csv, feedback/ and executed/ go")
+    gr.add_argument("--timeout", type=float, default=60.0, help="seconds a cell may run (default: 60)")
+    gr.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="notebooks run in parallel (default: CPUs; 0 = one by one)")
+    gr.set_defaults(run=cmd_grade)
     return parser
 
 

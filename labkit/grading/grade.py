@@ -21,7 +21,7 @@ from pathlib import Path
 from nbformat.notebooknode import NotebookNode
 
 from labkit.checks import CHECKS
-from labkit.grading.notebook import GradingError, InvalidNotebook, Step, read, steps, write
+from labkit.grading.notebook import GradingError, InvalidNotebook, Step, name_items, read, steps, write
 from labkit.grading.rebuild import Rebuilt, rebuild
 from labkit.grading.report import GradeBook, LearnerGrade, feedback_html, index_html, write_csv
 from labkit.grading.runner import read_records, run_notebooks
@@ -142,9 +142,8 @@ def grade(
         )
     key_steps = {key: _key_steps(key) for key in used}
     key_nbs: dict[Path, NotebookNode] = {key: read(key) for key in used}
-    checks: list[str] = []
-    for key in used:
-        checks += [s.check for s in key_steps[key] if s.check not in checks]
+    name_items([s for key in used for s in key_steps[key]])
+    columns = [s.item for key in used for s in key_steps[key]]
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,7 +170,7 @@ def grade(
                 sub.rebuilt = rebuild(key_nbs[sub.key], read(sub.path))
             except InvalidNotebook as exc:
                 sub.notes.append(f"{exc}; every check of it earns 0")
-                sub.results = [zero(s.check, sub.path.name, f"not graded: {exc}") for s in sub.steps]
+                sub.results = [zero(s, sub.path.name, f"not graded: {exc}") for s in sub.steps]
                 report(sub, str(exc))
                 continue
             sub.notes += [f"{sub.path.name}: {note}" for note in sub.rebuilt.notes]
@@ -196,7 +195,7 @@ def grade(
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    book = _book(subs, checks, out)
+    book = _book(subs, columns, key_steps, out)
     write_csv(book, out / "grades.csv")
     for grade_ in book.learners:
         links = [f"../{p.relative_to(out).as_posix()}" for p in grade_.executed]
@@ -207,25 +206,20 @@ def grade(
     return book
 
 
-def _book(subs: list[_Submission], checks: list[str], out: Path) -> GradeBook:
-    """One grade per learner: every check of every key notebook graded, 0 for notebooks not handed in."""
-    notebook_of: dict[str, str] = {}
-    for sub in subs:
-        for step in sub.steps:
-            notebook_of.setdefault(step.check, sub.path.name)
+def _book(subs: list[_Submission], columns: list[str], key_steps: dict[Path, list[Step]], out: Path) -> GradeBook:
+    """One grade per learner: every item of every key notebook graded, 0 for notebooks not handed in."""
+    step_of = {s.item: (key.name, s) for key, found in key_steps.items() for s in found}
     learners = []
     for learner in sorted({s.learner for s in subs}):
         mine = [s for s in subs if s.learner == learner]
         results: dict[str, StepResult] = {}
         for sub in mine:
-            for r in sub.results:
-                if r.check not in results or (r.passed and not results[r.check].passed):
-                    results[r.check] = r
+            results.update((r.item, r) for r in sub.results)
         notes = [n for s in mine for n in s.notes]
-        for check in checks:
-            if check not in results:
-                missing = notebook_of[check]
-                results[check] = zero(check, missing, f"`{missing}` was not handed in")
+        for item in columns:
+            if item not in results:
+                missing, step = step_of[item]
+                results[item] = zero(step, missing, f"`{missing}` was not handed in")
                 if not any(s.path.name == missing for s in mine):
                     note = f"`{missing}` was not handed in"
                     if note not in notes:
@@ -234,4 +228,4 @@ def _book(subs: list[_Submission], checks: list[str], out: Path) -> GradeBook:
             out / "executed" / _safe(learner) / s.path.name for s in mine if s.workfile is not None
         ]
         learners.append(LearnerGrade(learner, results, notes, executed_files))
-    return GradeBook(checks, {c: CHECKS[c].points for c in checks}, learners, out)
+    return GradeBook(columns, {item: CHECKS[step_of[item][1].check].points for item in columns}, learners, out)

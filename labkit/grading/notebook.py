@@ -150,6 +150,26 @@ class Step:
     check: str
     check_index: int  # position of the check cell among all cells
     fix_indexes: list[int] = field(default_factory=list)
+    item: str = ""  # the grade column: the check's name, with ``#k`` when the check is graded more than once
+
+    def __post_init__(self) -> None:
+        self.item = self.item or self.check
+
+
+def name_items(all_steps: list[Step]) -> None:
+    """Name each step's grade column: a check graded once keeps its name; repeats become ``name#1``, ``name#2``...
+
+    >>> a, b, c = Step("mail-flows", 3), Step("a-records", 5), Step("mail-flows", 9)
+    >>> name_items([a, b, c]); [a.item, b.item, c.item]
+    ['mail-flows#1', 'a-records', 'mail-flows#2']
+    """
+    counts: dict[str, int] = {}
+    for step in all_steps:
+        counts[step.check] = counts.get(step.check, 0) + 1
+    seen: dict[str, int] = {}
+    for step in all_steps:
+        seen[step.check] = seen.get(step.check, 0) + 1
+        step.item = step.check if counts[step.check] == 1 else f"{step.check}#{seen[step.check]}"
 
 
 def steps(nb: NotebookNode) -> list[Step]:
@@ -159,7 +179,7 @@ def steps(nb: NotebookNode) -> list[Step]:
     ...     nbformat.v4.new_code_cell("x", metadata={"tags": ["fix"]}),
     ...     nbformat.v4.new_code_cell('lab.check("a-records")', metadata={"tags": ["check"]})])
     >>> steps(nb)
-    [Step(check='a-records', check_index=1, fix_indexes=[0])]
+    [Step(check='a-records', check_index=1, fix_indexes=[0], item='a-records')]
     """
     found: list[Step] = []
     pending: list[int] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from nbformat.notebooknode import NotebookNode
 
-from labkit.grading.notebook import NBVAL_BYPASS, cell_id, check_name, is_fix, tags
+from labkit.grading.notebook import CHECK, NBVAL_BYPASS, cell_id, check_name, is_fix, tags
 from labkit.grading.release import prompt_for
 
 #: Answer code that reaches into the checks themselves: graded as usual, but flagged for a human look.
@@ -45,6 +45,8 @@ def rebuild(key: NotebookNode, submission: NotebookNode) -> Rebuilt:
         The rebuilt notebook, outputs cleared, with notes on missing, re-matched and edited cells.
     """
     fix_indexes = [i for i, c in enumerate(key.cells) if is_fix(c)]
+    # the learner's copies of the key's other cells, recognised by their text when ids are lost
+    key_texts = {c.source.strip() for c in key.cells if not is_fix(c)}
     key_ids = {cid: i for i, c in enumerate(key.cells) if (cid := cell_id(c))}
     matched = {key_ids[cid] for c in submission.cells if (cid := cell_id(c)) in key_ids and c.cell_type == "code"}
     by_order = [i for i in fix_indexes if i not in matched]
@@ -67,6 +69,8 @@ def rebuild(key: NotebookNode, submission: NotebookNode) -> Rebuilt:
             if "fix" in tags(cell) and by_order:
                 k = by_order.pop(0)
                 found[k], how[k], current = [cell.source], "order", k
+            elif CHECK in tags(cell) or cell.source.strip() in key_texts:
+                current = None  # one of the key's own cells: the answer ended above it
             elif current is not None:
                 found[current].append(cell.source)  # a cell the learner added under their answer
     nb = copy.deepcopy(key)

@@ -27,7 +27,7 @@ class LearnerGrade:
     """Everything graded for one learner: a result per check, notes, the executed notebooks."""
 
     learner: str
-    results: dict[str, StepResult]
+    results: dict[str, StepResult]  # by item
     notes: list[str] = field(default_factory=list)
     executed: list[Path] = field(default_factory=list)
 
@@ -39,9 +39,13 @@ class LearnerGrade:
 
 @dataclass
 class GradeBook:
-    """The outcome of `labkit.grading.grade`: the checks graded (the CSV's columns) and each learner's grade."""
+    """The outcome of `labkit.grading.grade`: the graded items (the CSV's columns) and each learner's grade.
 
-    checks: list[str]
+    An item is one check cell of a key notebook, named after its check (``name#k`` when a check is graded
+    more than once, like ``mail-flows`` in each troubleshooting exercise).
+    """
+
+    columns: list[str]
     points: dict[str, int]
     learners: list[LearnerGrade]
     out_dir: Path
@@ -49,7 +53,7 @@ class GradeBook:
     @property
     def max_total(self) -> int:
         """The most a learner can earn."""
-        return sum(self.points[c] for c in self.checks)
+        return sum(self.points[c] for c in self.columns)
 
     def __getitem__(self, learner: str) -> LearnerGrade:
         for grade in self.learners:
@@ -58,31 +62,31 @@ class GradeBook:
         raise KeyError(learner)
 
     def row(self, learner: str) -> dict[str, int]:
-        """One learner's points per check, plus ``total``."""
+        """One learner's points per item, plus ``total``."""
         grade = self[learner]
-        return {**{c: grade.results[c].earned for c in self.checks}, "total": grade.total}
+        return {**{c: grade.results[c].earned for c in self.columns}, "total": grade.total}
 
 
 def write_csv(book: GradeBook, path: Path) -> None:
     """``learner``, one column per check (points earned), ``total``, ``notes`` — one row per learner."""
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["learner", *book.checks, "total", "notes"])
+        writer.writerow(["learner", *book.columns, "total", "notes"])
         for grade in book.learners:
             row = book.row(grade.learner)
-            writer.writerow([grade.learner, *(row[c] for c in book.checks), row["total"], " | ".join(grade.notes)])
+            writer.writerow([grade.learner, *(row[c] for c in book.columns), row["total"], " | ".join(grade.notes)])
 
 
 def feedback_html(book: GradeBook, grade: LearnerGrade, executed_links: list[str]) -> str:
     """A learner's feedback page: each check, passed or not, with the hint that says what to fix."""
     rows = []
-    for check in book.checks:
-        r = grade.results[check]
+    for item in book.columns:
+        r = grade.results[item]
         mark = '<b class="ok">✔</b>' if r.passed else '<b class="no">✘</b>'
         notes = "".join(f'<div class="note">{escape(n)}</div>' for n in r.notes)
         label = "" if r.passed else "<b>What to do:</b> "
         rows.append(
-            f"<tr><td>{mark}</td><td>{escape(r.title)}<div class='note'><code>{escape(check)}</code> · "
+            f"<tr><td>{mark}</td><td>{escape(r.title)}<div class='note'><code>{escape(item)}</code> · "
             f"{escape(r.notebook)}</div></td><td>{r.earned}/{r.points}</td><td>{label}{escape(r.reason)}{notes}</td></tr>"
         )
     notes = "".join(f"<li>{escape(n)}</li>" for n in grade.notes)
@@ -102,11 +106,11 @@ def feedback_html(book: GradeBook, grade: LearnerGrade, executed_links: list[str
 
 def index_html(book: GradeBook) -> str:
     """The class at a glance: one line per learner with a link to the feedback page."""
-    head = "".join(f"<th>{escape(c)}</th>" for c in book.checks)
+    head = "".join(f"<th>{escape(c)}</th>" for c in book.columns)
     body = []
     for grade in book.learners:
         cells = "".join(
-            f"<td class='{'ok' if grade.results[c].passed else 'no'}'>{grade.results[c].earned}</td>" for c in book.checks
+            f"<td class='{'ok' if grade.results[c].passed else 'no'}'>{grade.results[c].earned}</td>" for c in book.columns
         )
         body.append(
             f"<tr><td><a href='feedback/{escape(grade.learner)}.html'>{escape(grade.learner)}</a></td>{cells}"

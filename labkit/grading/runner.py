@@ -89,7 +89,7 @@ def pytest_command(notebooks: Sequence[Path], workdir: Path, timeout: float, wor
         "-p", "labkit.grading.plugin", "-p", "no:cacheprovider",
         "--nbval-lax", "--nbval-current-env",
         f"--nbval-cell-timeout={timeout:g}", "--nbval-kernel-startup-timeout=120",
-        "-q", "--color=no", "-o", "console_output_style=classic",
+        "-v", "--color=no", "-o", "console_output_style=classic",
     ]  # fmt: skip
     if workers > 0:
         cmd += ["-n", str(min(workers, len(notebooks))), "--dist", "loadfile"]

@@ -13,6 +13,7 @@ rules can be read in one place:
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 
 from nbformat.notebooknode import NotebookNode
@@ -28,8 +29,9 @@ KERNEL_DEAD = "Kernel dead on test start"
 
 @dataclass
 class StepResult:
-    """The grade of one check for one learner."""
+    """The grade of one check (one check cell of a key notebook) for one learner."""
 
+    item: str  # the grade column (see `labkit.grading.notebook.name_items`)
     check: str
     title: str
     points: int
@@ -44,10 +46,10 @@ class StepResult:
         return self.points if self.passed else 0
 
 
-def zero(check: str, notebook: str, reason: str) -> StepResult:
-    """A check that earns nothing, for `reason`."""
-    spec = CHECKS[check]
-    return StepResult(check, spec.title, spec.points, False, reason, notebook)
+def zero(step: Step, notebook: str, reason: str) -> StepResult:
+    """A step that earns nothing, for `reason`."""
+    spec = CHECKS[step.check]
+    return StepResult(step.item, step.check, spec.title, spec.points, False, reason, notebook)
 
 
 def code_indexes(nb: NotebookNode) -> dict[int, int]:
@@ -77,11 +79,14 @@ def _why_failed(record: CellRecord, timeout: float, what: str) -> str:
     return f"{what} failed: {first}"
 
 
-def _shown(record: CellRecord) -> str:
+def _shown(record: CellRecord, title: str) -> str:
+    """What the check verified, from the ✔ line its result printed (``✔ <title>: <detail> (2/2 points)``)."""
     for output in record.outputs:
         text = output.get("data", {}).get("text/plain") if output.get("output_type") == "execute_result" else None
         if text:
-            return str(text).strip().strip("'\"")
+            line = str(text).strip()
+            line = line.removeprefix(f"✔ {title}: ")
+            return re.sub(r" \(\d+/\d+ points\)$", "", line)
     return "passed"
 
 
@@ -110,13 +115,13 @@ def score(
                 notes.append(why[0].upper() + why[1:] + ".")
         record = run.records.get(index[step.check_index])
         if record is None:
-            result = zero(step.check, notebook, "the check was not run: the grading run ended before it (see pytest.log)")
+            result = zero(step, notebook, "the check was not run: the grading run ended before it (see pytest.log)")
         elif stopped:
-            result = zero(step.check, notebook, stopped)
+            result = zero(step, notebook, stopped)
         elif record.outcome == "passed" and record.error is None:
-            result = StepResult(step.check, spec.title, spec.points, True, _shown(record), notebook)
+            result = StepResult(step.item, step.check, spec.title, spec.points, True, _shown(record, spec.title), notebook)
         else:
-            result = zero(step.check, notebook, _why_failed(record, timeout, "the check cell"))
+            result = zero(step, notebook, _why_failed(record, timeout, "the check cell"))
         result.notes = notes
         results.append(result)
     return results

@@ -86,6 +86,7 @@ class Session:
                     owner.replies.append((command, ln.data))
             elif ln.event == "*" and ln.context == "sending message" and current is not None:
                 current.message_id = ln.data
+                waiting.append((f"<content of {ln.data}>", current))  # the reply after the final "."
         return result
 
 
@@ -116,10 +117,11 @@ class Transaction:
     @property
     def final(self) -> str:
         """The reply that ended the transaction: the first 4xx/5xx, else the reply after the message data."""
-        for command, reply in self.replies:
-            if reply[:1] in "45" and not command.upper().startswith(("RSET", "QUIT")):
+        own = [(c, r) for c, r in self.replies if not c.upper().startswith(("RSET", "QUIT", "NOOP"))]
+        for _, reply in own:
+            if reply[:1] in "45":
                 return reply
-        return self.replies[-1][1] if self.replies else ""
+        return own[-1][1] if own else ""
 
 
 def sessions(lab: Lab, server: str, kind: str) -> list[Session]:

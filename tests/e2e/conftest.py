@@ -72,17 +72,20 @@ def find_chromium() -> str | None:
 def chromium() -> str:
     path = find_chromium()
     if path is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run does): the browser test needs /usr/bin/chromium")
+        pytest.skip(
+            "Chromium is not installed (apt-get install chromium; .ci/run does): the browser test needs /usr/bin/chromium"
+        )
     return path
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """Where screenshots go; emptied of the previous run's PNGs."""
+    """Where screenshots and JupyterLab's log go; this test's files from a previous run are removed."""
     folder = Path(os.environ.get("LABKIT_ARTIFACTS") or ROOT / "artifacts" / "e2e").resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+    for pattern in ("[0-9][0-9]-*.png", "FAILED-*.png", "jupyterlab.log"):
+        for old in folder.glob(pattern):
+            old.unlink()
     sys.stderr.write(f"\n[e2e] screenshots and logs: {folder}\n")
     return folder
 
@@ -115,19 +118,29 @@ class JupyterLab:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def copy_notebooks(target: Path) -> None:
-    """Copy notebooks/ into `target`, stripping outputs and saved widget state.
+def notebooks_source() -> Path:
+    """The curriculum folder to serve: ``$LABKIT_E2E_NOTEBOOKS`` (a draft elsewhere) or notebooks/."""
+    return Path(os.environ.get("LABKIT_E2E_NOTEBOOKS") or NOTEBOOKS).resolve()
 
-    Every output the browser then shows comes from this run's kernel (stored outputs
-    are untrusted in a fresh server, so JupyterLab would show their SVG as text).
+
+def copy_notebooks(source: Path, target: Path) -> None:
+    """Copy the curriculum into `target` as a learner gets it: student copies, no outputs.
+
+    A student copy (`labkit.grading.release`) has each step's ``fix`` cell replaced by a
+    prompt; in the instructor's notebook the fix cell would do the step in code during
+    Run All, before any click, and the console would then have nothing left to do.
+    Outputs and saved widget state are dropped as well, so every output the browser
+    shows comes from this run's kernel (stored outputs are untrusted in a fresh server).
     """
     import nbformat
 
-    for item in NOTEBOOKS.iterdir():
-        if item.name.startswith(".") or item.name.endswith(".ipynb_checkpoints"):
+    from labkit.grading.release import release_notebook
+
+    for item in sorted(source.iterdir()):
+        if item.name.startswith("."):
             continue
         if item.suffix == ".ipynb":
-            nb = nbformat.read(item, as_version=4)
+            nb = release_notebook(nbformat.read(item, as_version=4))
             for cell in nb.cells:
                 if cell.cell_type == "code":
                     cell.outputs = []
@@ -145,8 +158,10 @@ def _wait_for_server(process: subprocess.Popen[bytes], runtime: Path, token: str
     url = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with code {process.returncode} before it was ready; log {log}:\n"
-                               + log.read_text(errors="replace")[-4000:])
+            raise RuntimeError(
+                f"JupyterLab exited with code {process.returncode} before it was ready; log {log}:\n"
+                + log.read_text(errors="replace")[-4000:]
+            )
         if url is None:
             for info_file in runtime.glob("jpserver-*.json"):
                 with contextlib.suppress(ValueError, OSError):
@@ -162,8 +177,23 @@ def _wait_for_server(process: subprocess.Popen[bytes], runtime: Path, token: str
             except (urllib.error.URLError, OSError):
                 pass
         time.sleep(0.25)
-    raise RuntimeError(f"JupyterLab did not answer /api/status within {START_TIMEOUT:.0f} s; log {log}:\n"
-                       + log.read_text(errors="replace")[-4000:])
+    raise RuntimeError(
+        f"JupyterLab did not answer /api/status within {START_TIMEOUT:.0f} s; log {log}:\n"
+        + log.read_text(errors="replace")[-4000:]
+    )
+
+
+def _check_kernel(lab: JupyterLab) -> None:
+    """The notebooks' kernel ``python3`` must run this environment's Python (where labkit is installed)."""
+    specs = lab.api("api/kernelspecs")["kernelspecs"]
+    if "python3" not in specs:
+        raise RuntimeError(
+            f"JupyterLab finds no `python3` kernel (it has {sorted(specs)}); install ipykernel in {sys.prefix}"
+        )
+    program = specs["python3"]["spec"]["argv"][0]
+    # jupyter_client runs a spec whose program is `python`/`python3` with the server's own sys.executable.
+    if program not in ("python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}", sys.executable):
+        raise RuntimeError(f"the `python3` kernel runs {program!r}, not this environment's {sys.executable}")
 
 
 def _descendants(pid: int) -> list[Any]:
@@ -209,7 +239,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> It
     base = tmp_path_factory.mktemp("jupyterlab")
     root, home = base / "root", base / "jupyter"
     root.mkdir()
-    copy_notebooks(root)
+    copy_notebooks(notebooks_source(), root)
     dirs = {name: home / name for name in ("config", "data", "runtime", "settings", "workspaces", "ipython")}
     for folder in dirs.values():
         folder.mkdir(parents=True)
@@ -248,10 +278,13 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> It
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # CI runs as root; JupyterLab refuses that unless told
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
+        )
     lab = JupyterLab(url="", token=token, root=root, log=log, process=process)
     try:
         lab.url = _wait_for_server(process, dirs["runtime"], token, log)
+        _check_kernel(lab)
         sys.stderr.write(f"[e2e] JupyterLab {lab.url} (root {root}, pid {process.pid})\n")
         yield lab
     finally:

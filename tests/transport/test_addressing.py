@@ -23,7 +23,9 @@ def test_parse_accepts_the_product_forms(text: str, expected: AddressSpace) -> N
     assert parse_address_space(text) == expected
 
 
-@pytest.mark.parametrize("text", ["*contoso.com", "contoso", "SMTP:*;0", "SMTP:*;101", "X400:*;1", "*;x", "", "a..b.com", "*.*"])
+@pytest.mark.parametrize(
+    "text", ["*contoso.com", "contoso", "SMTP:*;0", "SMTP:*;101", "X400:*;1", "*;x", "", "a..b.com", "*.*"]
+)
 def test_parse_rejects_with_the_accepted_forms(text: str) -> None:
     with pytest.raises(InvalidValue) as info:
         parse_address_space(text)

@@ -20,7 +20,13 @@ def test_columns_follow_the_product(lab: Lab) -> None:
     s = lab.server(CONTOSO)
     assert list(s.get_queue().columns)[:5] == ["Identity", "DeliveryType", "Status", "MessageCount", "NextHopDomain"]
     assert list(s.get_message().columns)[:6] == ["Identity", "FromAddress", "Status", "Size", "SCL", "Queue"]
-    assert list(s.get_message_tracking_log().columns)[:5] == ["EventId", "Source", "Sender", "Recipients", "MessageSubject"]
+    assert list(s.get_message_tracking_log().columns)[:5] == [
+        "EventId",
+        "Source",
+        "Sender",
+        "Recipients",
+        "MessageSubject",
+    ]
     assert list(s.get_protocol_log("send").columns) == [
         "date-time", "connector-id", "session-id", "sequence-number", "local-endpoint", "remote-endpoint", "event", "data", "context",
     ]  # fmt: skip
@@ -45,7 +51,11 @@ def test_columns_follow_the_product(lab: Lab) -> None:
         (lambda s: s.new_send_connector("", ["*"]), InvalidValue, ["name"]),
         (lambda s: s.set_send_connector("Nope", enabled=False), UnknownObject, ["new_send_connector"]),
         (lambda s: s.remove_send_connector("Nope"), UnknownObject, ["Nope"]),
-        (lambda s: s.set_receive_connector("Default MAIL", permission_groups=["Anonymous"]), InvalidValue, ["AnonymousUsers"]),
+        (
+            lambda s: s.set_receive_connector("Default MAIL", permission_groups=["Anonymous"]),
+            InvalidValue,
+            ["AnonymousUsers"],
+        ),
         (lambda s: s.set_receive_connector("MAIL\\Nope", enabled=False), UnknownObject, ["MAIL\\Default MAIL"]),
         (lambda s: s.set_receive_connector("Default MAIL", remote_ip_ranges=["300.1.1.1"]), InvalidValue, ["CIDR"]),
         (lambda s: s.set_receive_connector("Default MAIL", bindings=["10.9.9.9:25"]), InvalidValue, ["100.100.100.10"]),

@@ -33,7 +33,9 @@ def test_same_seed_same_order() -> None:
 
 def test_mx_with_glue_and_a_lookup() -> None:
     zone = {
-        ("x.com", "MX"): Answer("NOERROR", mx=((10, "mail.x.com"), (20, "backup.x.com")), glue={"mail.x.com": ("1.1.1.1",)}),
+        ("x.com", "MX"): Answer(
+            "NOERROR", mx=((10, "mail.x.com"), (20, "backup.x.com")), glue={"mail.x.com": ("1.1.1.1",)}
+        ),
         ("backup.x.com", "A"): Answer("NOERROR", addresses=("2.2.2.2",)),
     }
     res = run(zone, "x.com")
@@ -41,7 +43,10 @@ def test_mx_with_glue_and_a_lookup() -> None:
 
 
 def test_implicit_mx_is_the_domain_apex() -> None:
-    zone = {("x.com", "A"): Answer("NOERROR", addresses=("3.3.3.3",)), ("mail.x.com", "A"): Answer("NOERROR", addresses=("9.9.9.9",))}
+    zone = {
+        ("x.com", "A"): Answer("NOERROR", addresses=("3.3.3.3",)),
+        ("mail.x.com", "A"): Answer("NOERROR", addresses=("9.9.9.9",)),
+    }
     res = run(zone, "x.com")
     assert [(t.host, t.ip, t.preference) for t in res.targets] == [("x.com", "3.3.3.3", 0)]  # type: ignore[attr-defined]
 

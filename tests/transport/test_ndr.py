@@ -8,7 +8,9 @@ from email.message import EmailMessage
 from labkit.transport import facts
 from labkit.transport.ndr import Failure, NdrRequest, build_ndr
 
-ORIGINAL = b"Received: from a\r\nFrom: contoso@contoso.com\r\nSubject: Hello\r\nMessage-ID: <1@x>\r\n\r\nSecret body\r\n"
+ORIGINAL = (
+    b"Received: from a\r\nFrom: contoso@contoso.com\r\nSubject: Hello\r\nMessage-ID: <1@x>\r\n\r\nSecret body\r\n"
+)
 
 
 def ndr(*failures: Failure) -> EmailMessage:

@@ -15,7 +15,10 @@ def test_anonymous_cannot_relay_but_can_submit() -> None:
 
 
 def test_default_connector_gives_anonymous_nothing() -> None:
-    assert p.session_rights(["ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers"], authenticated=False) == frozenset()
+    assert (
+        p.session_rights(["ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers"], authenticated=False)
+        == frozenset()
+    )
 
 
 def test_authenticated_users_may_relay() -> None:
@@ -26,7 +29,9 @@ def test_authenticated_users_may_relay() -> None:
 
 def test_log_text_matches_the_product_sample() -> None:
     rights = p.session_rights(["AnonymousUsers"], authenticated=False)
-    assert p.log_text(rights) == "SMTPSubmit SMTPAcceptAnySender SMTPAcceptAuthoritativeDomainSender AcceptRoutingHeaders"
+    assert (
+        p.log_text(rights) == "SMTPSubmit SMTPAcceptAnySender SMTPAcceptAuthoritativeDomainSender AcceptRoutingHeaders"
+    )
 
 
 def test_check_groups() -> None:

@@ -14,7 +14,9 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
 def stored(n: int) -> StoredMessage:
-    return StoredMessage(n, f"<{n}@x>", "a@x.com", "s", 10, "2026-11-28T09:00:00.000Z", "FromLocal", "1.1.1.1", -1, False)
+    return StoredMessage(
+        n, f"<{n}@x>", "a@x.com", "s", 10, "2026-11-28T09:00:00.000Z", "FromLocal", "1.1.1.1", -1, False
+    )
 
 
 def test_identities_and_lookup() -> None:
@@ -23,7 +25,11 @@ def test_identities_and_lookup() -> None:
     b = qs.delivery("DnsConnectorDelivery", "fabrikam.com", "Internet")
     assert (a.identity, b.identity) == ("MAIL\\1", "MAIL\\2")
     assert qs.delivery("DnsConnectorDelivery", "xutonglin.com", "Internet") is a
-    assert qs.find("mail\\unreachable") is qs.unreachable and qs.find("2") is b and qs.find("MAIL\\Submission") is qs.submission
+    assert (
+        qs.find("mail\\unreachable") is qs.unreachable
+        and qs.find("2") is b
+        and qs.find("MAIL\\Submission") is qs.submission
+    )
     with pytest.raises(UnknownObject) as info:
         qs.find("MAIL\\9")
     assert "MAIL\\1" in str(info.value)
@@ -49,4 +55,7 @@ def test_visibility() -> None:
     assert [q.name for q in qs.visible(NOW, timedelta(minutes=3))] == ["Submission", "Unreachable", "1"]
     q.remove(2, NOW)
     assert len(qs.visible(NOW + timedelta(minutes=1), timedelta(minutes=3))) == 3  # lingers while idle
-    assert [q.name for q in qs.visible(NOW + timedelta(minutes=4), timedelta(minutes=3))] == ["Submission", "Unreachable"]
+    assert [q.name for q in qs.visible(NOW + timedelta(minutes=4), timedelta(minutes=3))] == [
+        "Submission",
+        "Unreachable",
+    ]

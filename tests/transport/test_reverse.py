@@ -28,7 +28,10 @@ def test_reply_goes_out_through_nat(lab: Lab) -> None:
     lab.settle()
     assert list(lab.mailbox(SENDER).messages["Message-ID"]) == [reply]
     received = contoso.get_message_tracking_log(message_id=reply)
-    assert list(zip(received["EventId"], received["Source"], strict=True)) == [("RECEIVE", "SMTP"), ("DELIVER", "STOREDRIVER")]
+    assert list(zip(received["EventId"], received["Source"], strict=True)) == [
+        ("RECEIVE", "SMTP"),
+        ("DELIVER", "STOREDRIVER"),
+    ]
     assert received.iloc[0]["ClientIp"] == TMG_EXTERNAL
     header = str(lab.mailbox(SENDER).message(0).get_all("Received")[0])  # type: ignore[index]
     assert f"({TMG_EXTERNAL})" in header and "192.168.8.10" not in header

@@ -13,7 +13,9 @@ def conn(name: str, *spaces: str, size: int = facts.MAX_MESSAGE_SIZE, enabled: b
 
 
 def test_most_specific_wins_over_cost() -> None:
-    chosen = select_connector("chicago.x.com", [conn("A", "*;1"), conn("B", "*.x.com;50"), conn("C", "chicago.x.com;100")], 10)
+    chosen = select_connector(
+        "chicago.x.com", [conn("A", "*;1"), conn("B", "*.x.com;50"), conn("C", "chicago.x.com;100")], 10
+    )
     assert chosen.connector is not None and chosen.connector.name == "C"
 
 

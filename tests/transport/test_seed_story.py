@@ -32,7 +32,11 @@ def test_the_whole_story(lab: Lab) -> None:
     assert first == "<00000001@mail.contoso.com>"
     lab.settle()
     unreachable = queue_row(lab, CONTOSO, facts.NEXT_HOP_UNREACHABLE)
-    assert (unreachable["Identity"], unreachable["Status"], unreachable["MessageCount"]) == ("MAIL\\Unreachable", "Ready", 1)
+    assert (unreachable["Identity"], unreachable["Status"], unreachable["MessageCount"]) == (
+        "MAIL\\Unreachable",
+        "Ready",
+        1,
+    )
     assert unreachable["LastError"] == facts.NO_MATCHING_CONNECTOR
     message = contoso.get_message("MAIL\\Unreachable").iloc[0]
     assert (message["FromAddress"], message["Subject"], message["InternetMessageId"]) == (SENDER, "Hello Allen", first)
@@ -76,9 +80,14 @@ def test_the_whole_story(lab: Lab) -> None:
     assert list(allen.messages["Message-ID"]) == [second]
     received = allen.message(0).get_all("Received")
     assert received is not None and len(received) == 2  # one per hop: contoso's mapi submission, xutonglin's SMTP
-    assert f"from mail.contoso.com ({CONTOSO_IP}) by mail.xutonglin.com (192.168.8.10)" in " ".join(str(received[0]).split())
+    assert f"from mail.contoso.com ({CONTOSO_IP}) by mail.xutonglin.com (192.168.8.10)" in " ".join(
+        str(received[0]).split()
+    )
     receive = xutonglin.get_message_tracking_log(message_id=second)
-    assert list(zip(receive["EventId"], receive["Source"], strict=True)) == [("RECEIVE", "SMTP"), ("DELIVER", "STOREDRIVER")]
+    assert list(zip(receive["EventId"], receive["Source"], strict=True)) == [
+        ("RECEIVE", "SMTP"),
+        ("DELIVER", "STOREDRIVER"),
+    ]
     assert receive.iloc[0]["ClientIp"] == CONTOSO_IP  # TMG publishing keeps the client's address (facts §6)
     assert receive.iloc[0]["ConnectorId"] == "MAIL\\Default MAIL"
     send = contoso.get_message_tracking_log(message_id=second, event_id="SEND").iloc[0]
@@ -137,7 +146,9 @@ def test_a_refused_connection_is_retried_with_the_failover_text(start_lab: Start
     queue = queue_row(lab, CONTOSO, "xutonglin.com")
     assert queue["Status"] == "Retry"
     assert queue["LastError"] == facts.failover_error(facts.UNABLE_TO_CONNECT)
-    assert queue["LastError"].startswith('451 4.4.0 Primary target IP address responded with: "421 4.2.1 Unable to connect."')
+    assert queue["LastError"].startswith(
+        '451 4.4.0 Primary target IP address responded with: "421 4.2.1 Unable to connect."'
+    )
 
 
 def test_retries_follow_the_configured_interval(start_lab: StartLab) -> None:

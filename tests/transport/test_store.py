@@ -9,7 +9,9 @@ from labkit.transport.store import DELIVERED, SENT, Store, StoredMessage
 
 
 def message(n: int) -> StoredMessage:
-    return StoredMessage(n, f"<{n}@x>", "a@x.com", "Hi", 5, "2026-11-28T09:00:00.000Z", "FromLocal", "1.1.1.1", -1, False)
+    return StoredMessage(
+        n, f"<{n}@x>", "a@x.com", "Hi", 5, "2026-11-28T09:00:00.000Z", "FromLocal", "1.1.1.1", -1, False
+    )
 
 
 def test_pending_survives_reopen(tmp_path: Path) -> None:

@@ -115,6 +115,40 @@ CELLS = [
     the Exchange console shows the shell command it ran. You can always use either:
     the call does exactly what the click does.
 
+    Here is DNS Manager for the public DNS. Try it: pick the zone `contoso.com`, press
+    *New Host (A)...*, type the name `www` and the address `100.100.100.10`, and press
+    *Add Host*. Under the console appears **Equivalent API call** with the line of Python
+    it ran, and a button to copy it.
+    """),
+    code("""
+    from labkit.widgets import DnsManager
+
+    dns = DnsManager(lab, zone="contoso.com")
+    dns
+    """),
+    md("""
+    A console's fields and buttons can also be worked from code — which is how the tests
+    of the lab check the consoles. Filling in the dialog and pressing *Add Host* this way
+    does what your click does, and `last_call` is the line the console shows:
+    """),
+    code("""
+    dns.host_name.value, dns.host_ip.value = "www", "100.100.100.10"
+    dns.add_host_button.click()
+    dns.last_call
+    """),
+    md("""
+    (If you already added `www` by hand, the console says so: *already exists*.) Pasting
+    that line into a cell does exactly the same — which is why every step in these
+    notebooks is **also** a code cell: the code cells are what runs when the notebooks are
+    checked, where nobody clicks. The console's status line and the record list:
+    """),
+    code("dns.status_text"),
+    code('lab.dns.records("contoso.com")[["Zone", "Name", "Type", "Data"]]'),
+    md("""
+    The other consoles work the same way: `NewSendConnectorWizard`,
+    `ReceiveConnectorProperties`, `QueueViewer`, `MessageTracking` and `MailboxView`,
+    each showing the `lab.server(...)` or `lab` call it makes.
+
     ### Start, reset, stop
 
     - `lab = labkit.start()` starts a fresh lab at step 1; running the cell again

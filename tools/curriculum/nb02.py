@@ -63,6 +63,12 @@ CELLS = [
     code('lab.dns.queries()[["Client", "Name", "Type", "Rcode", "Answer"]]'),
     md("""
     The MX record is missing all the same, and the write-up is right that it is needed.
+    `lab.trace` dry-runs what contoso's server would do with a message to allen, step by
+    step, and carries on past the first failure: the send connector fails (✘), and the
+    MX lookup would fail next (⚠).
+    """),
+    code('lab.trace("contoso@contoso.com", "allen@xutonglin.com")'),
+    md("""
     Once there is a connector, the server's next question to DNS is "which server takes
     mail for `xutonglin.com`?" — the MX query. Ask it yourself, from contoso's side:
     """),
@@ -107,9 +113,10 @@ CELLS = [
     code('lab.check("mx-records")', tags=["check"]),
     md("""
     The message itself is still in contoso's Unreachable queue — DNS was never its
-    problem. The next notebook gives contoso's server its route out.
+    problem. The trace now passes the MX and A lookups; only the send connector is left,
+    for the next notebook.
     """),
-    code('contoso.get_queue()[["Identity", "Status", "MessageCount", "LastError"]]'),
+    code('lab.trace("contoso@contoso.com", "allen@xutonglin.com")'),
     md("""
     ## Summary
 

@@ -32,7 +32,7 @@ CELLS = [
     it stays in Exchange's queue:
     """),
     code("""
-    lab.send_mail("contoso@contoso.com", "allen@xutonglin.com", "Hello again", "Hi Allen, second try.")
+    mid = lab.send_mail("contoso@contoso.com", "allen@xutonglin.com", "Hello again", "Hi Allen, second try.")
     lab.settle()
     lab.mailbox("allen@xutonglin.com")
     """),
@@ -127,8 +127,13 @@ CELLS = [
     code('contoso.get_message_tracking_log()[["EventId", "Source", "Recipients", "RecipientStatus", "MessageId"]]'),
     md("""
     `FAIL` with the 530, then `DSN` (the NDR generated) and `DELIVER` (the NDR put in
-    contoso's mailbox). Why xutonglin refuses a server that connects without logging in
-    is the next notebook.
+    contoso's mailbox). `lab.path` puts the logs of every component together into the
+    path the message took, hop by hop, and where it stopped:
+    """),
+    code("lab.path(mid)"),
+    md("""
+    Routing, MX lookup, the connection, TMG's publishing: all ✔ now. Why xutonglin
+    refuses a server that connects without logging in is the next notebook.
 
     ## Summary
 

@@ -57,12 +57,13 @@ CELLS = [
     xutonglin.get_receive_connector()[["Identity", "Bindings", "PermissionGroups"]]
     """),
     md("""
-    You can watch the refusal in xutonglin's SMTP receive protocol log — one row per
-    line of the conversation (`<` received, `>` sent, `*` a note, `+`/`-` connect and
-    disconnect). contoso says `EHLO`, then `MAIL FROM`, and is told `530 5.7.1 Client was
-    not authenticated`:
+    Watch the refusal in the SMTP conversation between the two servers (`C:` contoso,
+    the client; `S:` xutonglin, the server; `*` a note of the server's). contoso says
+    `EHLO`, then — the server offers `PIPELINING` — `MAIL FROM`, `RCPT TO` and `DATA` in one
+    go, and is told `530 5.7.1 Client was not authenticated`, then `503` twice: no
+    sender, so no recipient and no data. Note the session permissions: *(none)*.
     """),
-    code('xutonglin.get_protocol_log("receive")[["event", "data", "context"]]'),
+    code("lab.conversation(mid)"),
     md("""
     > *The lab's choice:* before an error reply to an anonymous sender Exchange waits
     > 5 seconds (the *tarpit*); the lab waits 0.2 s, as the `Tarpit for …` rows show.
@@ -140,19 +141,26 @@ CELLS = [
     """),
     code('xutonglin.get_message_tracking_log(message_id=mid)[["EventId", "Source", "ClientIp", "ServerIp"]]'),
     md("""
-    **The SMTP conversation.** contoso's send protocol log holds its side of each
-    session (`>` sent, `<` received); the last session is the one that worked:
+    **The SMTP conversation.** This time the anonymous session holds the right to submit
+    (`SMTPSubmit`), and `MAIL FROM`, `RCPT TO` and `DATA` get `250`, `250` and `354`; after
+    the message, `250 2.6.0 … Queued mail for delivery`:
+    """),
+    code("lab.conversation(mid)"),
+    md("""
+    The picture is drawn from the servers' **protocol logs**, the files Exchange writes
+    when a connector's `ProtocolLoggingLevel` is `Verbose`. The raw rows of xutonglin's
+    receive log for this session (`<` received, `>` sent, `*` a note, `+`/`-` connect
+    and disconnect):
     """),
     code("""
-    log = lab.server("mail.contoso.com").get_protocol_log("send")
+    log = xutonglin.get_protocol_log("receive")
     log[log["session-id"] == log["session-id"].iloc[-1]][["event", "data", "context"]]
     """),
     md("""
-    The `220` banner; `EHLO` and the extensions xutonglin offers; because it offers
-    `PIPELINING`, contoso sends `MAIL FROM`, `RCPT TO` and `DATA` in one go and then reads
-    the three answers; the message; `250 2.6.0 … Queued mail for delivery`; `QUIT`. In the
-    failed session above the same three commands got `530` and then `503` twice (no
-    sender, so no recipient and no data).
+    And the whole path, hop by hop:
+    """),
+    code("lab.path(mid)"),
+    md("""
 
     ## Summary
 

@@ -55,6 +55,8 @@ CELLS = [
     | a way from the sender's server to the internet | contoso is on the internet | through TMG: an access rule and NAT |
     | Anonymous users on the receiver's Default connector | on xutonglin (step 4) | on contoso — **missing** |
     """),
+    md("The trace from allen's side finds the first gap (✘) and the next one (⚠):"),
+    code('lab.trace("allen@xutonglin.com", "contoso@contoso.com")'),
     md("## Fix 1: a send connector on xutonglin's server"),
     code('xutonglin.new_send_connector("Internet", ["*"], usage="Internet")[["Identity", "AddressSpaces", "Usage"]]', tags=["fix"]),
     md("The reply is resubmitted and leaves — and comes straight back as an NDR:"),
@@ -104,6 +106,8 @@ CELLS = [
     lab.settle()
     lab.mailbox("contoso@contoso.com").messages[["From", "Subject", "Message-ID"]]
     """),
+    md("The reply's path: out through TMG's NAT (step 5), in through contoso's Default connector:"),
+    code("lab.path(rid)"),
     md("contoso's server logged the reply as received over SMTP from 100.100.100.254 — TMG's NAT at work:"),
     code('contoso.get_message_tracking_log(message_id=rid)[["EventId", "Source", "ClientIp", "ServerHostname"]]'),
     md("## Check"),
