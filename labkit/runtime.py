@@ -62,10 +62,15 @@ class LabRuntime:
     @staticmethod
     def _finish(loop: asyncio.AbstractEventLoop) -> None:
         # Cancel what is still pending so that sockets close and nothing warns at exit.
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
+        # Cancelling can start new tasks (a connection's close callback, say), so
+        # repeat until none is left: a task destroyed while pending is logged as an
+        # error later, in whichever code happens to run then.
+        for _ in range(10):
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

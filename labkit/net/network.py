@@ -91,6 +91,7 @@ class LabNetwork:
         self._listeners: dict[tuple[str, int, Proto], Listener] = {}
         self._origins: dict[tuple[Proto, int, int], str] = {}
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+        self._handlers: set[asyncio.Task[None]] = set()
         outside = scenario.outside_client
         self.outside_address = self.topology.host(outside).address if outside else ""
 
@@ -154,6 +155,14 @@ class LabNetwork:
             reader = asyncio.StreamReader(limit=2**16, loop=loop)
 
             async def connected(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+                # StreamReaderProtocol drops its reference to this task when the
+                # connection is lost (CPython 3.11); without one of our own, a task
+                # still waiting (a TMG relay, say) can be garbage-collected while
+                # pending. Hold it until it finishes.
+                task = asyncio.current_task()
+                if task is not None:
+                    self._handlers.add(task)
+                    task.add_done_callback(self._handlers.discard)
                 peer = self.accept(w.transport)
                 if peer is None:
                     w.transport.abort()
@@ -322,6 +331,10 @@ class LabNetwork:
                     transport.close()
         self._transports.clear()
         self._origins.clear()
+        for task in list(self._handlers):
+            task.cancel()
+        if self._handlers:
+            await asyncio.gather(*self._handlers, return_exceptions=True)
         await asyncio.sleep(0)  # let the aborted transports run their close callbacks
 
 
