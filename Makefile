@@ -22,7 +22,7 @@ lab: $(STAMP)
 	$(BIN)/python -m jupyter lab --ip=127.0.0.1 $(ALLOW_ROOT) --notebook-dir=notebooks notebooks/00-start-here.ipynb
 
 lint: $(STAMP)
-	$(BIN)/ruff check labkit tests benchmarks
+	$(BIN)/ruff check labkit tests benchmarks tools
 	$(BIN)/mypy
 
 test: lint

@@ -89,13 +89,16 @@ class Mailbox:
 
 
 def _arrival(msg: EmailMessage) -> str:
+    """When the message reached this mailbox: the date of its newest Received: header (the Date: header of a
+    report generated right here, which crossed no hop)."""
     received = msg.get_all("Received") or []
-    if received:
-        _, _, date = str(received[0]).rpartition(";")
+    candidates = [str(received[0]).rpartition(";")[2]] if received else []
+    candidates.append(str(msg.get("Date", "")))
+    for text in candidates:
         try:
-            return format_time(parsedate_to_datetime(date.strip()))
+            return format_time(parsedate_to_datetime(text.strip()))
         except (TypeError, ValueError):
-            pass
+            continue
     return ""
 
 

@@ -34,6 +34,10 @@ from typing import Any
 
 import pytest
 
+#: Helpers, not tests: kept out of `--doctest-modules` collection, which would import Playwright
+#: even where the test is skipped for want of Chromium.
+collect_ignore = ["jlab.py"]
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 #: How long JupyterLab may take to answer /api/status, and to stop.

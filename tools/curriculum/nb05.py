@@ -77,8 +77,11 @@ CELLS = [
     `mail.xutonglin.com` has only a private address; its default gateway is TMG
     (192.168.8.1). TMG lets a connection from the internal network out only when an
     **access rule** allows it — the last rule, *Default rule*, denies everything else.
-    The lab's TMG has the rule the author set up with the publishing: SMTP and DNS from
-    the Exchange server to the internet.
+    The lab's TMG starts with one: SMTP and DNS from the Exchange server to the internet.
+
+    > *The lab's choice:* the write-up shows no outbound rule (its TMG was set up in the
+    > author's previous article); the lab assumes this one, which any deployment that
+    > sends mail from behind TMG needs.
     """),
     code("lab.tmg.get_access_rule()"),
     md("""
