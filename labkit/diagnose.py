@@ -222,8 +222,10 @@ def _smtp(rows: list[Check], lab: Lab, client: str, domain: str, host: str, ip: 
             "SMTP response time",
             where,
             result,
-            f"connect, banner and EHLO took {elapsed * 1000:.0f} ms (warn above "
-            f"{RESPONSE_WARN_SECONDS * 1000:.0f} ms).",
+            # A passing time is stated against the threshold only, so the table is the same on every run.
+            f"connect, banner and EHLO answered within {RESPONSE_WARN_SECONDS * 1000:.0f} ms."
+            if result == "pass"
+            else f"connect, banner and EHLO took {elapsed * 1000:.0f} ms (warn above {RESPONSE_WARN_SECONDS * 1000:.0f} ms).",
         )
     )
 

@@ -18,6 +18,7 @@ possible, as if the failure were fixed: ``warn`` for one that would fail too
 from __future__ import annotations
 
 import html
+import json
 import random
 import re
 from collections.abc import Coroutine
@@ -528,8 +529,8 @@ def _connector_step(b: _Builder, origin: ServerView, domain: str, kind: str, siz
         fix = f'{origin.call()}.set_send_connector("{disabled.name}", enabled=True)'
     elif any(c.name.lower() == "internet" for c in origin.send_connectors):
         current = next(c for c in origin.send_connectors if c.name.lower() == "internet")
-        wanted = [s.address for s in current.address_spaces] + ["*"]
-        fix = f'{origin.call()}.set_send_connector("{current.name}", address_spaces={wanted!r})'
+        # An Internet connector that misses the domain has the wrong address space: replace it with `*`.
+        fix = f'{origin.call()}.set_send_connector("{current.name}", address_spaces=["*"])'
     else:
         fix = f'{origin.call()}.new_send_connector("Internet", ["*"])'
     b.add(
@@ -640,9 +641,17 @@ def _locate(
             return None
         b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
         hosts = ", ".join(h for _, h in mx.answer.mx)
-        b.add(
-            "a", False, f"no A record for the MX target(s) {hosts}.", view.a_fix(mx.answer.mx[0][1], "", domain), what
-        )
+        mx_target = mx.answer.mx[0][1].rstrip(".").lower()
+        server = next((s.fqdn for s in view.servers.values() if accepted_domain_for(domain, s.accepted)), None)
+        if server is not None and mx_target != server:
+            # The MX names a host that is not the domain's mail server (a typo, say): mend the MX, not the host.
+            fix = (
+                f'lab.dns.remove_record("{domain}", "@", "MX", "{mx_target}"); '
+                f'lab.dns.add_record("{domain}", "@", "MX", "{server}", preference={mx.answer.mx[0][0]})'
+            )
+        else:
+            fix = view.a_fix(mx_target, "", domain)
+        b.add("a", False, f"no A record for the MX target(s) {hosts}.", fix, what)
         return None
     if mx.answer.mx:
         b.add("mx", True, f"{domain} MX: {_mx_text(mx.answer)}.")
@@ -678,14 +687,19 @@ def _dns_failure(b: _Builder, lab: Lab, view: LabView, origin: ServerView, faile
         b.add(key, False, f"{failed.qtype} {failed.name}: {detail}", fix, what)
     elif rcode == "NXDOMAIN":
         zone, rel = view.zone_of(failed.name)
-        data = f'"mail.{zone}", preference=10' if failed.qtype == "MX" else '"<public address>"'
-        b.add(
-            key,
-            False,
-            f"{failed.name} does not exist on the public DNS (NXDOMAIN).",
-            f'lab.dns.add_record("{zone}", "{rel}", "{failed.qtype}", {data})',
-            what,
-        )
+        server = next((s.fqdn for s in view.servers.values() if accepted_domain_for(zone, s.accepted)), None)
+        name = failed.name.rstrip(".").lower()
+        if failed.qtype == "A" and server is not None and name != server:
+            # A host that is not the zone's mail server was looked up because an MX names it (a typo, say):
+            # the lesson is to mend the MX record, not to invent a host for it.
+            fix = (
+                f'lab.dns.remove_record("{zone}", "@", "MX", "{name}"); '
+                f'lab.dns.add_record("{zone}", "@", "MX", "{server}", preference=10)'
+            )
+        else:
+            data = f'"mail.{zone}", preference=10' if failed.qtype == "MX" else f'"{view.public_address(zone)}"'
+            fix = f'lab.dns.add_record("{zone}", "{rel}", "{failed.qtype}", {data})'
+        b.add(key, False, f"{failed.name} does not exist on the public DNS (NXDOMAIN).", fix, what)
     elif rcode == "REFUSED":
         b.add(
             key,
@@ -905,7 +919,7 @@ def _deliver(
             False,
             f"the sending server connects anonymously and `{conn.identity}` grants anonymous sessions no "
             f"ms-Exch-SMTP-Submit: MAIL FROM gets {facts.NOT_AUTHENTICATED}.",
-            f'{receiver.call()}.set_receive_connector("{identity}", permission_groups={wanted!r})',
+            f'{receiver.call()}.set_receive_connector("{identity}", permission_groups={json.dumps(list(wanted))})',
             f"NDR to {sender} from {origin.fqdn}: Remote Server returned '{facts.NOT_AUTHENTICATED}'.",
         )
     else:

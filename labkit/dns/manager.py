@@ -99,7 +99,8 @@ class DnsManager:
         """
         rows = self._runtime.call(self._store.records, zone)
         df = frame(rows, RECORD_COLUMNS)
-        df["Preference"] = df["Preference"].astype(object).where(df["Preference"].notna(), "")
+        # Only MX records have a preference; keep it an integer (pandas would make 10 → 10.0 beside the blanks).
+        df["Preference"] = pd.Series(["" if r.preference is None else int(r.preference) for r in rows], dtype=object)
         return df
 
     # -- zones -----------------------------------------------------------------------

@@ -81,7 +81,10 @@ def _keys(key_dir: Path) -> dict[str, Path]:
 
 
 def _key_steps(key: Path) -> list[Step]:
-    found = steps(read(key))
+    try:
+        found = steps(read(key))
+    except InvalidNotebook as exc:
+        raise GradingError(f"The key notebook {exc}", "Repair it, or give another --key folder") from None
     unknown = sorted({s.check for s in found} - set(CHECKS))
     if unknown:
         raise GradingError(
@@ -141,7 +144,7 @@ def grade(
             "Check --key, and that submissions keep their released file names",
         )
     key_steps = {key: _key_steps(key) for key in used}
-    key_nbs: dict[Path, NotebookNode] = {key: read(key) for key in used}
+    key_nbs: dict[Path, NotebookNode] = {key: read(key) for key in used}  # readable: _key_steps read them
     name_items([s for key in used for s in key_steps[key]])
     columns = [s.item for key in used for s in key_steps[key]]
 

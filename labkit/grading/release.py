@@ -45,6 +45,9 @@ def prompt_for(nb: NotebookNode, index: int) -> str:
     if isinstance(custom, dict) and isinstance(custom.get("prompt"), str):
         return str(custom["prompt"])
     step = next((s for s in steps(nb) if index in s.fix_indexes), None)
+    title = _title(step.check if step else None)
+    if step is not None and len(step.fix_indexes) > 1:
+        title = f" (part {step.fix_indexes.index(index) + 1} of {len(step.fix_indexes)}){title}"
     start = 0
     for j in range(index - 1, -1, -1):  # the step's cells begin after the previous check
         if check_name(nb.cells[j]) is not None:
@@ -53,7 +56,7 @@ def prompt_for(nb: NotebookNode, index: int) -> str:
     widget = any(
         c.cell_type == "code" and not is_fix(c) and _WIDGET.search(c.source) for c in nb.cells[start:index]
     )
-    return (WIDGET_PROMPT if widget else PROMPT).format(what=_title(step.check if step else None))
+    return (WIDGET_PROMPT if widget else PROMPT).format(what=title)
 
 
 def release_notebook(nb: NotebookNode) -> NotebookNode:
@@ -62,7 +65,7 @@ def release_notebook(nb: NotebookNode) -> NotebookNode:
     - every ``fix`` cell: source replaced by a prompt, outputs and execution count cleared,
       id and metadata kept;
     - outputs that show the answer cleared: every code cell from a step's first fix cell
-      through its check cell (the "verify" and "check" cells);
+      through its check cell (the "verify" and "check" cells), with their run timings;
     - saved widget state (``metadata.widgets``) dropped: it can hold the calls a console made.
     """
     out = copy.deepcopy(nb)
@@ -79,6 +82,7 @@ def release_notebook(nb: NotebookNode) -> NotebookNode:
         if index in reveal:
             cell.outputs = []
             cell.execution_count = None
+            cell.metadata.pop("execution", None)  # nbclient's run timings of the instructor's run
     out.metadata.pop("widgets", None)
     return out
 

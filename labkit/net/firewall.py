@@ -92,6 +92,22 @@ class Firewall:
         )
         return rule
 
+    def inbound_denied(self, source: str, destination: str, port: int, proto: str) -> None:
+        """A flow to TMG's external address that no publishing rule takes: logged as denied, then refused.
+
+        Raises:
+            ConnectionDenied: always.
+        """
+        protocol = protocol_for(proto, port, "inbound")
+        where = f"{destination}:{port}"
+        self.events.append(FirewallEvent(DEFAULT_RULE, "Denied", protocol, source, where, "", ""))
+        raise ConnectionDenied(
+            source,
+            where,
+            f"{self.host} has no publishing rule for {protocol} on {where} (denied by `{DEFAULT_RULE}`); publish it with "
+            f"`lab.tmg.new_publishing_rule(name, internal=..., port={port})`",
+        )
+
     # -- publishing -------------------------------------------------------------------
     def check_publishing_rule(self, rule: PublishingRule) -> None:
         """Validate a new publishing rule against the existing ones; raise without changing anything."""

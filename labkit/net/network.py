@@ -250,6 +250,8 @@ class LabNetwork:
             assert self.firewall is not None
             self.firewall.outbound(hop.original_source, ip, port, proto)  # raises ConnectionDenied, logs either way
         listener = self._listeners.get((ip, port, proto))
+        if listener is None and self.firewall is not None and ip == self.firewall.external_ip:
+            self.firewall.inbound_denied(src, ip, port, proto)  # logs it under TMG's Default rule, raises
         if listener is None:
             why = f"nothing listens on {ip}:{port}/{proto}"
             self.events.append(ConnectionEvent(proto, src, f"{ip}:{port}", hop.kind, "refused", why))

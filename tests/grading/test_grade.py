@@ -31,6 +31,8 @@ from tests.grading.conftest import (
 )
 
 TIMEOUT = 8.0
+#: An endless loop that ignores the interrupt nbval sends at the timeout.
+STUBBORN = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
 
 
 def tamper(nb: NotebookNode) -> None:
@@ -63,6 +65,7 @@ LEARNERS = {
     "grace": {"edit": delete_first_answer},
     "heidi": {"edit": strip_ids},
     "ivan": {"answers": [ANSWERS[0], ANSWERS[1], "import os\nos._exit(1)", ANSWERS[3]]},
+    "judy": {"answers": [ANSWERS[0], ANSWERS[1], STUBBORN, ANSWERS[3]]},
 }
 
 
@@ -174,3 +177,12 @@ def test_progress_reports_every_submission_once(graded: tuple[GradeBook, Path, l
     assert [e.done for e in events] == list(range(1, len(LEARNERS) + 2))
     assert sorted(e.learner for e in events) == sorted([*LEARNERS, "frank"])
     assert next(e for e in events if e.learner == "frank").problem
+
+
+def test_loop_that_ignores_the_interrupt_stops_the_kernel_and_zeroes_the_rest(
+    graded: tuple[GradeBook, Path, list[Progress]],
+) -> None:
+    results = graded[0]["judy"].results
+    assert results["a-records"].passed and results["mx-records"].passed
+    assert f"ran longer than {TIMEOUT:g} s" in results["send-connector"].reason
+    assert "kernel had stopped" in results["mail-delivered"].reason

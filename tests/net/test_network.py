@@ -102,10 +102,17 @@ def test_internet_to_lan_address_is_unreachable(netlab: NetLab) -> None:
         connect_from(netlab, "mail.contoso.com", "192.168.8.10", 7)
 
 
-def test_unpublished_port_is_refused(netlab: NetLab) -> None:
+def test_unpublished_port_is_refused_and_logged_by_tmg(netlab: NetLab) -> None:
     netlab.echo("mail.xutonglin.com", "192.168.8.10", 7)
-    with pytest.raises(ConnectionDenied, match="nothing listens"):
+    with pytest.raises(ConnectionDenied, match="no publishing rule"):
         connect_from(netlab, "mail.contoso.com", "100.100.100.254", 7)
+    last = netlab.tmg.log().iloc[-1]
+    assert (last["Action"], last["Rule"], last["Client IP"], last["Destination"]) == (
+        "Denied",
+        "Default rule",
+        "100.100.100.10",
+        "100.100.100.254:7",
+    )
 
 
 def test_outbound_nat_allowed_by_access_rule(netlab: NetLab) -> None:
