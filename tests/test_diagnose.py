@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pandas as pd
-import pytest
 
-import labkit
 from labkit.diagnose import COLUMNS, RESPONSE_WARN_SECONDS
-from labkit.lab import Lab
 from labkit.transport import facts
+from tests.conftest import StartLab
 
 XUTONGLIN = "mail.xutonglin.com"
 TARGET = "mail.xutonglin.com (100.100.100.254:25)"
 
-StartLab = Callable[[int], Lab]
-
-
-@pytest.fixture
-def start_lab(request: pytest.FixtureRequest) -> Iterator[StartLab]:
-    """`start_lab(step)`: a real lab named after the test; every lab is stopped afterwards."""
-    labs: list[Lab] = []
-
-    def start(step: int) -> Lab:
-        lab = labkit.start(step=step, name=f"diagnose-{request.node.name}-{len(labs)}")
-        labs.append(lab)
-        return lab
-
-    yield start
-    for lab in labs:
-        lab.stop()
 
 
 def result(report: pd.DataFrame, check: str) -> pd.Series:

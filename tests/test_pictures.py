@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
 
-import labkit
 from labkit.errors import UnknownObject
 from labkit.lab import Lab
 from labkit.pictures.picture import MERMAID_MIME, Picture
 from labkit.transport import facts
+from tests.conftest import StartLab
 
 CONTOSO, XUTONGLIN = "mail.contoso.com", "mail.xutonglin.com"
 SENDER, ALLEN = "contoso@contoso.com", "allen@xutonglin.com"
@@ -27,22 +26,6 @@ OUTBOUND_HOPS = [
     "Receive connector",
 ]
 
-StartLab = Callable[..., Lab]
-
-
-@pytest.fixture
-def start_lab(request: pytest.FixtureRequest) -> Iterator[StartLab]:
-    """`start_lab(step)`: a real lab named after the test; every lab is stopped afterwards."""
-    labs: list[Lab] = []
-
-    def start(step: int) -> Lab:
-        lab = labkit.start(step=step, name=f"pictures-{request.node.name}-{len(labs)}")
-        labs.append(lab)
-        return lab
-
-    yield start
-    for lab in labs:
-        lab.stop()
 
 
 def send(lab: Lab, sender: str = SENDER, recipient: str | list[str] = ALLEN) -> str:
@@ -83,7 +66,7 @@ def test_path_marks_the_530_stop(start_lab: StartLab) -> None:
     assert len(stopped) == 1 and "Receive connector" in stopped[0] and facts.NOT_AUTHENTICATED in stopped[0]
     assert f"Result: stopped at Receive connector — MAIL → {facts.NOT_AUTHENTICATED}" in picture.text
     assert hop_lines(picture)[-1].lstrip().startswith("·")  # the mailbox: not reached
-    assert "#fce8e6" in picture.svg and "flowchart LR" in picture.mermaid
+    assert "#fce8e6" in picture.svg and "flowchart TB" in picture.mermaid
 
 
 def test_path_unreachable_stops_at_routing(start_lab: StartLab) -> None:

@@ -7,14 +7,13 @@ outcome from the public API (tracking logs, queues). "Agree" means: the trace's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 
 import labkit
 from labkit.lab import Lab
 from labkit.trace import Trace
 from labkit.transport import facts
+from tests.conftest import StartLab
 
 CONTOSO, XUTONGLIN = "mail.contoso.com", "mail.xutonglin.com"
 SENDER, ALLEN = "contoso@contoso.com", "allen@xutonglin.com"
@@ -50,22 +49,6 @@ EXPECTED: dict[str | None, str] = {
     None: DELIVERED,
 }
 
-StartLab = Callable[[int], Lab]
-
-
-@pytest.fixture
-def start_lab(request: pytest.FixtureRequest) -> Iterator[StartLab]:
-    """`start_lab(step)`: a real lab named after the test; every lab is stopped afterwards."""
-    labs: list[Lab] = []
-
-    def start(step: int) -> Lab:
-        lab = labkit.start(step=step, name=f"trace-{request.node.name}-{len(labs)}")
-        labs.append(lab)
-        return lab
-
-    yield start
-    for lab in labs:
-        lab.stop()
 
 
 def observe(lab: Lab, sender: str, recipient: str, message_id: str) -> str:

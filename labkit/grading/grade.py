@@ -184,7 +184,7 @@ def grade(
         def finished(notebook: Path) -> None:
             sub = runnable[notebook]
             assert sub.rebuilt is not None
-            run = read_records(notebook)
+            run = read_records(work, notebook)
             sub.results = score(sub.steps, sub.rebuilt, run, sub.path.name, timeout)
             if not run.done:
                 sub.notes.append(f"{sub.path.name}: the grading run stopped before the end of the notebook")

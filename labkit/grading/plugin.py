@@ -3,10 +3,12 @@
 It runs inside the grading subprocess and its pytest-xdist workers, next to nbval,
 and records, for every executed cell, what happened: outcome, nbval's message, and
 the outputs (so the executed notebook can be written and a check's hint read from
-its ``CheckFailed`` error). Records go to ``<notebook>.results.jsonl`` beside each
-rebuilt notebook, one JSON line per cell as soon as it ran, then a ``done`` line
-when the notebook's kernel is gone — the grader watches those lines for progress
-and still has every finished cell if the run is cut short.
+its ``CheckFailed`` error). Records go to ``--labkit-records DIR``, one file per
+notebook named after the notebook's folder (each submission has its own), one JSON
+line per cell as soon as it ran, then a ``done`` line when the notebook's kernel is
+gone — the grader watches those lines for progress and still has every finished cell
+if the run is cut short. The folder is outside every kernel's working folder, so a
+submission does not write into it by accident.
 
 It also makes a kernel crash cost seconds instead of the whole cell timeout: nbval
 waits for a dead kernel's reply until the timeout, so the wait is polled in slices
@@ -24,7 +26,7 @@ from typing import Any
 
 import pytest
 
-RESULTS_SUFFIX = ".results.jsonl"
+RECORDS_OPTION = "--labkit-records"
 KERNEL_DIED = "The kernel died while running this cell (the process crashed or exited)"
 
 
@@ -32,14 +34,22 @@ class KernelDied(RuntimeError):
     """The kernel process ended while a cell was running."""
 
 
-def results_path(notebook: Path) -> Path:
-    """Where the records of `notebook` are written."""
-    return notebook.with_name(notebook.name + RESULTS_SUFFIX)
+def results_path(records: Path, notebook: Path) -> Path:
+    """Where the records of `notebook` (alone in its folder) are written."""
+    return records / f"{notebook.parent.name}.jsonl"
 
 
-def _append(notebook: Path, record: dict[str, Any]) -> None:
-    with results_path(notebook).open("a", encoding="utf-8") as f:
+def _append(item: pytest.Item, record: dict[str, Any]) -> None:
+    records = item.config.getoption("labkit_records")
+    if not records:
+        return
+    with results_path(Path(records), Path(str(item.fspath))).open("a", encoding="utf-8") as f:
         f.write(json.dumps(record, default=str) + "\n")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--labkit-records DIR``: where to write the cell records."""
+    parser.addoption(RECORDS_OPTION, dest="labkit_records", default=None, help="labkit grading: cell records folder")
 
 
 def _await_reply(self: Any, msg_id: str, timeout: float | None = None) -> None:
@@ -83,7 +93,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             outcome, message = ("failed" if call.when == "call" else "error"), str(excinfo.value)
         outputs = getattr(item, "test_outputs", None) or []
         _append(
-            Path(str(item.fspath)),
+            item,
             {
                 "cell": getattr(item, "cell_num", -1),
                 "id": cell.get("id"),
@@ -103,4 +113,4 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     finally:
         if getattr(item, "cell", None) is not None and (nextitem is None or nextitem.parent is not item.parent):
-            _append(Path(str(item.fspath)), {"done": True})
+            _append(item, {"done": True})

@@ -83,8 +83,9 @@ def rebuild(key: NotebookNode, submission: NotebookNode) -> Rebuilt:
             if index in found:
                 cell.source = "\n\n".join(s for s in found[index] if s.strip()) or prompt_for(key, index)
                 rebuilt.answers[index] = how[index]
-                if _TAMPER.search(cell.source):
+                if match := _TAMPER.search(cell.source):
                     rebuilt.flagged.append(index)
+                    rebuilt.notes.append(f"An answer cell uses labkit's checks (`{match.group(0)}`): review it by hand.")
             else:
                 cell.source = prompt_for(key, index)
                 rebuilt.missing.append(index)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import labkit
-from labkit.grading.plugin import results_path
+from labkit.grading.plugin import RECORDS_OPTION, results_path
 
 PYTEST_INI = "[pytest]\n# written by labkit grade: no project settings leak into a grading run\n"
 
@@ -56,9 +57,14 @@ class NotebookRun:
     done: bool
 
 
-def read_records(notebook: Path) -> NotebookRun:
-    """The records written for `notebook` so far (a partly written last line is ignored)."""
-    path = results_path(notebook)
+def records_dir(workdir: Path) -> Path:
+    """The folder of a run's cell records."""
+    return workdir / "records"
+
+
+def read_records(workdir: Path, notebook: Path) -> NotebookRun:
+    """The records written for `notebook` in the run of `workdir` so far (a partly written last line is ignored)."""
+    path = results_path(records_dir(workdir), notebook)
     records: dict[int, CellRecord] = {}
     done = False
     if path.exists():
@@ -86,7 +92,7 @@ def pytest_command(notebooks: Sequence[Path], workdir: Path, timeout: float, wor
     cmd = [
         sys.executable, "-m", "pytest",
         "-c", str(workdir / "pytest.ini"), "--rootdir", str(workdir),
-        "-p", "labkit.grading.plugin", "-p", "no:cacheprovider",
+        "-p", "labkit.grading.plugin", "-p", "no:cacheprovider", f"{RECORDS_OPTION}={records_dir(workdir)}",
         "--nbval-lax", "--nbval-current-env",
         f"--nbval-cell-timeout={timeout:g}", "--nbval-kernel-startup-timeout=120",
         "-v", "--color=no", "-o", "console_output_style=classic",
@@ -121,6 +127,7 @@ def run_notebooks(
         pytest's exit code (1 just means some cell failed) and the tail of its output.
     """
     (workdir / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
+    records_dir(workdir).mkdir(exist_ok=True)
     env = dict(os.environ)
     env["LABKIT_GRADING"] = "1"  # a "being graded" switch a notebook or labkit may look at
     source_root = str(Path(labkit.__file__).resolve().parents[1])
@@ -131,7 +138,7 @@ def run_notebooks(
 
     def sweep(final: bool) -> None:
         for nb in list(pending):
-            if final or read_records(nb).done:
+            if final or read_records(workdir, nb).done:
                 pending.remove(nb)
                 if on_done is not None:
                     on_done(nb)
@@ -151,8 +158,8 @@ def run_notebooks(
                 sweep(final=False)
                 time.sleep(poll)
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            if proc.poll() is None:  # interrupted: stop pytest and its xdist workers (kernels follow their parent)
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     sweep(final=True)
     tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]

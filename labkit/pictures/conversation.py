@@ -371,13 +371,15 @@ ROW, CHAR = 16, 7.2
 def _svg(t: Transcript, title: str) -> str:
     longest = max([len(x) for item in t.items for x in item.lines] + [len(t.client), len(t.server), 40])
     gap = max(420.0, longest * CHAR + 40)
-    left, right = 40 + 130, 40 + 130 + gap
-    rows = sum(len(item.lines) + 1 for item in t.items)
-    height = int(90 + rows * ROW + 40)
-    svg = Svg(int(right + 170), height, title)
+    # Each participant's box fits its label (7 px a bold 11 px character), at least 250 px.
+    box_c, box_s = (max(250.0, len(label) * 7.0 + 20) for label in (t.client, t.server))
+    left = 40 + box_c / 2
+    right = left + gap
+    height = int(84 + sum(ROW * len(i.lines) + (ROW if i.who == "note" else 10 - ROW + ROW + 4) for i in t.items) + 30)
+    svg = Svg(int(right + box_s / 2 + 40), height, title)
     svg.text((left + right) / 2, 20, title, size=13, weight="bold")
-    for x, label in ((left, t.client), (right, t.server)):
-        svg.rect(x - 125, 32, 250, 28, "#eaf7ea")
+    for x, label, box in ((left, t.client, box_c), (right, t.server, box_s)):
+        svg.rect(x - box / 2, 32, box, 28, "#eaf7ea")
         svg.text(x, 51, label, size=11, weight="bold")
         svg.line(x, 60, x, height - 10, stroke="#999", dash=True)
     y = 84.0

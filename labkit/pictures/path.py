@@ -382,6 +382,7 @@ def _text(title: str, paths: list[tuple[str, list[Hop]]]) -> str:
 
 
 BOX_W, BOX_H, GAP, CHAR = 150, 62, 26, 6.6
+PER_ROW = 4
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -398,39 +399,50 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _svg(title: str, paths: list[tuple[str, list[Hop]]]) -> str:
-    most = max(len(h) for _, h in paths)
-    width = int(max(760, most * (BOX_W + GAP) + GAP))
-    band = BOX_H + 150
-    svg = Svg(width, 40 + band * len(paths), title)
+    # At most PER_ROW boxes a row: a whole path in one row would be scaled down to the
+    # notebook's width until its text is unreadable.
+    width = int(PER_ROW * (BOX_W + GAP) + GAP)
+    rows_of = [max(1, -(-len(hops) // PER_ROW)) for _, hops in paths]
+    row_h = BOX_H + 34
+    note_h = 90
+    height = 44 + sum(n * row_h + note_h for n in rows_of)
+    svg = Svg(width, height, title)
     svg.text(GAP, 24, title, size=13, anchor="start", weight="bold")
-    for row, (_, hops) in enumerate(paths):
-        top = 44 + row * band
+    top0 = 44
+    for (_, hops), nrows in zip(paths, rows_of, strict=True):
         for i, h in enumerate(hops):
-            x = GAP + i * (BOX_W + GAP)
+            row, col = divmod(i, PER_ROW)
+            x, top = GAP + col * (BOX_W + GAP), top0 + row * row_h
             svg.rect(x, top, BOX_W, BOX_H, FILL[h.status], stroke=STROKE[h.status], dash=h.status == "not reached")
             svg.text(
                 x + BOX_W / 2, top + 18, f"{MARKS[h.status]} {h.name}", size=12, weight="bold", fill=STROKE[h.status]
             )
             svg.text(x + BOX_W / 2, top + 36, h.where[:22], size=10)
             svg.text(x + BOX_W / 2, top + 52, h.status, size=10, fill="#555")
-            if i:
-                svg.line(x - GAP, top + BOX_H / 2, x, top + BOX_H / 2, arrow=True, dash=h.status == "not reached")
+            dash = h.status == "not reached"
+            if col:
+                svg.line(x - GAP, top + BOX_H / 2, x, top + BOX_H / 2, arrow=True, dash=dash)
+            elif i:  # from the end of the row above down to the start of this one
+                end = GAP + (PER_ROW - 1) * (BOX_W + GAP) + BOX_W / 2
+                svg.line(end, top - row_h + BOX_H, x + BOX_W / 2, top, arrow=True, dash=dash)
         stop = _stop(hops)
         note = f"{stop.name}: {stop.detail}" if stop else ("delivered" if hops[-1].status == "ok" else "in progress")
+        note_top = top0 + nrows * row_h
         for j, text in enumerate(_wrap(note, int((width - 2 * GAP) / CHAR))[:5]):
             svg.text(
                 GAP,
-                top + BOX_H + 22 + j * 15,
+                note_top + j * 15,
                 text,
                 size=11,
                 anchor="start",
                 fill=STROKE[stop.status] if stop else STROKE["ok"],
             )
+        top0 = note_top + note_h
     return svg.render()
 
 
 def _mermaid(paths: list[tuple[str, list[Hop]]]) -> str:
-    lines = ["flowchart LR"]
+    lines = ["flowchart TB"]  # top to bottom: eight hops side by side would be too small to read
     for row, (_, hops) in enumerate(paths):
         for i, h in enumerate(hops):
             node = f"r{row}h{i}"

@@ -45,16 +45,17 @@ def _svg(scenario: Scenario, routers: list[Host], plain: dict[str, list[Host]]) 
     per_row = max([len(v) for v in plain.values()] + [len(routers), 1])
     width: float = max(760, per_row * (BOX_W + GAP) + 2 * GAP)
     band = 2 * BOX_H + 110
-    height = 40 + band * len(nets)
+    height = 40 + band * (len(nets) - 1) + BOX_H + 40 + 30 + BOX_H + 20
     svg = Svg(int(width), height, f"Lab topology: {scenario.title}")
     bus_y: dict[str, float] = {}
     for i, net in enumerate(nets):
         y = 40 + i * band + (BOX_H + 40 if i == 0 else 40)
         bus_y[net.name] = y
         svg.line(GAP, y, width - GAP, y, stroke="#2b6cb0", width=4)
-        svg.text(width - GAP, y - 8, f"{net.name} {net.cidr}", size=12, anchor="end", weight="bold", fill="#2b6cb0")
         hosts = plain[net.name]
         above = i == 0  # the first network's hosts sit above its bus, the others' below
+        # The label goes on the side of the bus away from its hosts, at the left (routers sit at the right).
+        svg.text(GAP, y + 18 if above else y - 8, f"{net.name} {net.cidr}", size=12, anchor="start", weight="bold", fill="#2b6cb0")
         for j, host in enumerate(hosts):
             x = GAP + j * (BOX_W + GAP)
             top = y - 30 - BOX_H if above else y + 30
@@ -62,7 +63,7 @@ def _svg(scenario: Scenario, routers: list[Host], plain: dict[str, list[Host]]) 
             _box(svg, x, top, host, host.address)
     for k, router in enumerate(routers):
         ys = sorted(bus_y[i.network] for i in router.interfaces)
-        rx = width - GAP - (k + 1) * (BOX_W + GAP) + GAP
+        rx = width - GAP - 120 - (k + 1) * (BOX_W + GAP) + GAP  # room on the right for the address labels
         rtop = (ys[0] + ys[-1]) / 2 - BOX_H / 2
         for iface in router.interfaces:
             by = bus_y[iface.network]

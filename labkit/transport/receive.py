@@ -256,12 +256,17 @@ class ReceiveHandler:
         return facts.CLOSING
 
 
+SUBMISSION_PORT = 587
+
+
 def offers_basic_auth(connector: ReceiveConnector, settings: TransportSettings) -> bool:
     """Whether AUTH LOGIN/PLAIN is offered: BasicAuth on, TLS not required (or waived), a group that logs in."""
     auth = set(connector.auth_mechanism)
     if "BasicAuth" not in auth:
         return False
-    if "BasicAuthRequireTLS" in auth and not settings.basic_auth_without_tls:
+    # The lab has no TLS. Its waiver of BasicAuthRequireTLS covers client submission (port 587) only, so the
+    # Default connector on 25 advertises no AUTH, as a 2010 server does before STARTTLS (facts §4.5).
+    if "BasicAuthRequireTLS" in auth and not (settings.basic_auth_without_tls and SUBMISSION_PORT in connector.ports()):
         return False
     return bool(set(connector.permission_groups) & permissions.AUTHENTICATED_GROUPS)
 

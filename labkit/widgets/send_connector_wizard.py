@@ -134,7 +134,11 @@ class NewSendConnectorWizard(LabForm):
         # Introduction
         self.name = widgets.Text(description="Name:", placeholder="e.g. Internet", style=style, layout=widgets.Layout(width="420px"))
         self.usage = widgets.Dropdown(
-            description="Select the intended use for this Send connector:", options=USAGES, value="Custom", style=style
+            description="Select the intended use for this Send connector:",
+            options=USAGES,
+            value="Custom",
+            style=style,
+            layout=widgets.Layout(width="auto"),  # a long description would squeeze the value out of sight
         )
         self.usage_help = widgets.HTML()
         intro = widgets.VBox([

@@ -125,13 +125,18 @@ class LabPage:
             raise AssertionError(f"a JupyterLab dialog is open: {dialog.first.inner_text()[:500]!r}")
 
     # -- notebooks ---------------------------------------------------------------------------------------------
-    def open(self, notebook: str, kernel_display: str = "Python 3 (ipykernel)") -> None:
-        """Open `notebook` alone (``reset`` drops any saved layout) and wait for its kernel to be idle."""
+    def open(self, notebook: str, cells: int, kernel_display: str = "Python 3 (ipykernel)") -> None:
+        """Open `notebook` alone (``reset`` drops any saved layout) and wait for its kernel to be idle.
+
+        `cells` is the notebook's number of cells: all must be in the page (the served
+        settings turn windowing off), so that cell ``i`` of the file is the ``i``-th in the page.
+        """
         self.page.goto(self.lab.tree(notebook) + "&reset", timeout=self.deadline.ms(60))
         tab = self.page.get_by_role("tab", name=re.compile(re.escape(notebook)))
         expect(tab.first).to_be_visible(timeout=self.deadline.ms(60))
         expect(self.page.locator(PANEL)).to_have_count(1, timeout=self.deadline.ms(30))
         expect(self.cells().first).to_be_visible(timeout=self.deadline.ms(30))
+        expect(self.cells()).to_have_count(cells, timeout=self.deadline.ms(10))
         self.wait_kernel_idle(60)
         self.fail_on_dialog()
         name = self.page.locator(f"{PANEL} .jp-Toolbar .jp-KernelName, {PANEL} .jp-Toolbar-kernelName").first
@@ -211,7 +216,12 @@ class LabPage:
                     return again
             time.sleep(0.25)
         running = [i for i, p in enumerate(prompts) if p.startswith("[*]")]
-        raise TimeoutError(f"cells still running after {timeout:.0f} s (running: {running}; prompts {prompts})")
+        where = "nothing ran" if not started else "the kernel did not become idle"
+        if running:
+            self.cell(running[0]).scroll_into_view_if_needed(timeout=5_000)  # for the failure's screenshot
+            source = self.cell(running[0]).locator(".jp-InputArea-editor").first.inner_text(timeout=5_000)
+            where = f"cell {running[0]} is still running ({' '.join(source.split())[:120]!r}; {len(running) - 1} more queued)"
+        raise TimeoutError(f"after {timeout:.0f} s {where}")
 
     def error_text(self, index: int) -> str:
         """The traceback text cell `index` shows, or ``""``."""

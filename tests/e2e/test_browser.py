@@ -97,8 +97,10 @@ def assert_ran(ui: LabPage, prompts: list[str], upto: int, name: str) -> None:
     """Every code cell before `upto` ran without an error."""
     for index, prompt in enumerate(prompts[:upto]):
         if prompt and not ran(prompt):
+            ui.cell(index).scroll_into_view_if_needed()
             raise AssertionError(f"{name}: cell {index} did not run (prompt {prompt!r})")
         if prompt and (error := ui.error_text(index)):
+            ui.cell(index).scroll_into_view_if_needed()
             raise AssertionError(f"{name}: cell {index} failed (or wrote to stderr):\n{error[-1500:]}")
 
 
@@ -194,7 +196,7 @@ def test_send_connector_wizard_empties_unreachable(ui: LabPage, jupyter_lab: Jup
     problems: list[str] = []  # reported at the end, so that one defect does not hide the rest of the walk
 
     with ui.step("03-open"):
-        ui.open(NB03)
+        ui.open(NB03, len(nb.cells))
     with ui.step("03-run-all"):
         prompts = ui.run_all()
         assert_ran(ui, prompts, check_at, NB03)  # the check itself fails: there is no connector yet
@@ -339,7 +341,7 @@ def test_anonymous_users_let_the_message_reach_allen(ui: LabPage, jupyter_lab: J
     )
 
     with ui.step("04-open"):
-        ui.open(NB04)
+        ui.open(NB04, len(nb.cells))
     with ui.step("04-run-all"):
         prompts = ui.run_all()
         assert_ran(ui, prompts, check_at, NB04)
@@ -397,7 +399,7 @@ def test_topology_is_drawn(ui: LabPage, jupyter_lab: JupyterLab) -> None:
     nb = read(jupyter_lab, NB00)
     at = need(nb, NB00, r"\blab\.topology\(\)", "`lab.topology()`", "`lab.topology()` after the lab starts")
     with ui.step("00-open-and-run-all"):
-        ui.open(NB00)
+        ui.open(NB00, len(nb.cells))
         prompts = ui.run_all()
         assert_ran(ui, prompts, len(prompts), NB00)
     with ui.step("00-topology"):

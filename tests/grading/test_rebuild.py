@@ -58,3 +58,12 @@ def test_deleted_answers_are_missing_and_edited_checks_noted(key_dir: Path) -> N
     assert fix_cells(rebuilt.nb)[1].source.startswith("# ✎ Your turn")  # the prompt, never the key's answer
     assert any("check cell was edited" in n for n in rebuilt.notes)
     assert 'lab.check("a-records")' in [c.source for c in rebuilt.nb.cells]
+
+
+def test_answers_that_reach_into_the_checks_are_flagged(key_dir: Path) -> None:
+    nb = answered(key_dir)
+    fix_cells(nb)[2].source += "\nlab.check = lambda name: None"
+    rebuilt = rebuild(key(key_dir), nb)
+    k = key(key_dir)
+    assert rebuilt.flagged == [k.cells.index(fix_cells(k)[2])]
+    assert any("review it by hand" in n for n in rebuilt.notes)

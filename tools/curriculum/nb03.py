@@ -43,6 +43,15 @@ CELLS = [
     md("`Get-Message` lists the messages in a queue — here, ours:"),
     code('contoso.get_message("MAIL\\\\Unreachable")[["Identity", "FromAddress", "Status", "Subject", "Recipients"]]'),
     md("""
+    The same in the console's **Queue Viewer**: the queues, the messages in them, and the
+    actions (Retry, Suspend, Remove). Keep it open: after the fix, press *Refresh*.
+    """),
+    code("""
+    from labkit.widgets import QueueViewer
+
+    QueueViewer(lab, "mail.contoso.com")
+    """),
+    md("""
     ## Why
 
     The DNS records are all there now, but contoso's transport server still has *no
