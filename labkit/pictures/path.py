@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from labkit.labview import LabView
 from labkit.pictures.conversation import (
     MessageInfo,
     Session,
@@ -27,7 +28,6 @@ from labkit.pictures.conversation import (
     sessions,
 )
 from labkit.pictures.picture import Picture, Svg, mermaid_label
-from labkit.trace import LabView
 from labkit.transport import facts
 from labkit.transport.addressing import domain_of
 

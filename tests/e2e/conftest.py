@@ -237,7 +237,7 @@ def stop_server(lab: JupyterLab) -> None:
                 child.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[JupyterLab]:
     """JupyterLab from this environment on 127.0.0.1, a random port and token, a temporary root."""
     base = tmp_path_factory.mktemp("jupyterlab")
@@ -295,7 +295,9 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> It
         stop_server(lab)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running on the main
+# thread while it is open, and later tests that call asyncio.run() would fail under it.
+@pytest.fixture(scope="package")
 def browser(chromium: str) -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never Playwright's own browser download)."""
     try:
