@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from dnslib import QTYPE, RCODE, DNSRecord  # type: ignore[import-untyped, unused-ignore]
 
-from labkit.dns.zone import Soa, check_domain_name, parse_soa
+from labkit.dns.names import check_domain_name
+from labkit.dns.zone import Soa, parse_soa
 from labkit.errors import InvalidValue, LabkitError
 from labkit.net.network import LabNetwork
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from labkit.dns.zone import Record, ZoneStore, check_domain_name, parse_soa
+from labkit.dns.names import check_domain_name
+from labkit.dns.zone import Record, ZoneStore, parse_soa
 from labkit.errors import DuplicateObject, InvalidValue, LabkitError, UnknownObject
 
 NOERROR, NXDOMAIN, REFUSED = "NOERROR", "NXDOMAIN", "REFUSED"
