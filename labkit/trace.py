@@ -398,6 +398,7 @@ def _locate(
     )
     mx = lookups[0]
     zone_fix = f'lab.dns.add_record("{domain}", "@", "MX", "mail.{domain}", preference=10)'
+    no_mx = f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself."
     if resolution.error is not None:
         kind, text = dns_error_text(resolution)
         what = (
@@ -427,13 +428,7 @@ def _locate(
             b.add("mx", False, f"the MX records of {domain} point back at {origin.fqdn} itself.", "", what)
             return None
         if not mx.answer.mx:
-            b.add(
-                "mx",
-                True,
-                f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
-                zone_fix,
-                warn=True,
-            )
+            b.add("mx", True, no_mx, zone_fix, warn=True)
             b.add(
                 "implicit-mx",
                 False,
@@ -464,13 +459,7 @@ def _locate(
             where.append(f"{target.host} → {target.ip}" + (" (glue in the MX answer)" if glued else ""))
         b.add("a", True, f"A: {'; '.join(where)}.")
     else:
-        b.add(
-            "mx",
-            True,
-            f"{domain} has no MX record; RFC 5321 §5.1: the implicit MX is {domain} itself.",
-            zone_fix,
-            warn=True,
-        )
+        b.add("mx", True, no_mx, zone_fix, warn=True)
         b.add(
             "implicit-mx", True, f"{domain} A: {', '.join(t.ip for t in resolution.targets)} (used as the mail server)."
         )
