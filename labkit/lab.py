@@ -155,6 +155,9 @@ class Lab:
                 for action in self.scenario.broken[broken].get("actions", []):
                     self.apply(action)
                 self.broken = broken
+            # Only now, with the configuration in place (as a transport service loads it before its queues),
+            # do the messages stored by an earlier run go back into the queues.
+            self._runtime.call(lambda: [server.resume_queues() for server in self._servers.values()])
         except BaseException:
             self.stop()
             raise
@@ -166,7 +169,7 @@ class Lab:
             await self._firewall.start()
         await self._dns_server.start()
         for server in self._servers.values():
-            await server.start()
+            await server.start(resume=False)
 
     async def _stop_services(self) -> None:
         for server in self._servers.values():

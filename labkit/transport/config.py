@@ -16,6 +16,7 @@ selection by binding and RemoteIPRanges is pure and lives here too.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import uuid
 from collections.abc import Iterable, Sequence
@@ -67,7 +68,13 @@ class SendConnector:
     @property
     def guid(self) -> str:
         """A stable GUID for NextHopConnector (derived from the name, so it is deterministic)."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"labkit:send-connector:{self.name}"))
+        return _connector_guid(self.name)
+
+
+@functools.lru_cache(maxsize=256)
+def _connector_guid(name: str) -> str:
+    """`SendConnector.guid`, computed once per name (routing asks for it with every message)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"labkit:send-connector:{name}"))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ the product's column names and order (facts §5.2, §5.3).
 from __future__ import annotations
 
 import json
+import json.encoder
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -104,21 +105,57 @@ PROTOCOL_COLUMNS: dict[str, str] = {
 def to_json(record: Event) -> str:
     """A record as one JSON line for the store (time as the log's ISO text).
 
-    Built field by field: `dataclasses.asdict` deep-copies and costs more than the rest of a log write.
+    The same text as ``json.dumps(fields, ensure_ascii=False)`` of its fields in order, written directly for
+    the field types records use (text, whole numbers, tuples of text): `json.dumps` and `dataclasses.asdict`
+    cost more than the rest of a log write. Any other value falls back to `json.dumps`.
     """
-    data = {name: getattr(record, name) for name in _field_names(type(record))}
+    parts = ["{"]
+    for name, key in _field_keys(type(record)):
+        value = getattr(record, name)
+        kind = type(value)
+        if name == "time":
+            text = _encode(_format_time(record.time))
+        elif kind is str:
+            text = _encode(value)
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is tuple and all(type(item) is str for item in value):
+            text = "[" + ", ".join(map(_encode, value)) + "]"
+        else:
+            return _to_json_slow(record)
+        parts += (key, text)
+    parts.append("}")
+    return "".join(parts)
+
+
+def _to_json_slow(record: Event) -> str:
+    data = {name: getattr(record, name) for name, _ in _field_keys(type(record))}
     data["time"] = format_time(record.time)
     return json.dumps(data, ensure_ascii=False)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_encode: Callable[[str], str] = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
-def _field_names(kind: type) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
-    return names
+def _field_keys(kind: type) -> tuple[tuple[str, str], ...]:
+    """Each field's name and the JSON text that precedes its value (``"name": ``, with ``, `` after the first)."""
+    keys = _FIELDS.get(kind)
+    if keys is None:
+        names = [f.name for f in fields(kind)]
+        keys = _FIELDS[kind] = tuple((n, ("" if i == 0 else ", ") + json.dumps(n) + ": ") for i, n in enumerate(names))
+    return keys
+
+
+_last_second: list[Any] = [None, ""]  # (year, month, day, hour, minute, second), its text up to the dot
+
+
+def _format_time(value: datetime) -> str:
+    """`format_time`, reusing the text of the second before (log lines come many to a second)."""
+    second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
+    if second != _last_second[0]:
+        _last_second[:] = [second, format_time(value)[:-4]]
+    return f"{_last_second[1]}{value.microsecond // 1000:03d}Z"
 
 
 def from_json(text: str) -> dict[str, Any]:

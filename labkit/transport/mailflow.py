@@ -147,7 +147,7 @@ class MailFlow:
             raise InvalidValue("recipients", recipients, "is empty", "Give at least one address.")
         for r in rcpts:
             normalize_address(r)
-        return self._runtime.call(lambda: server.submit_from_mailbox(address, rcpts, str(subject), str(body)))
+        return self._runtime.run(server.submit_from_mailbox(address, rcpts, str(subject), str(body)), what="send_mail")
 
     def mailbox(self, address: str) -> Mailbox:
         """The contents of a mailbox of any lab server.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import mailbox
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -54,23 +55,46 @@ class MailStore:
         Returns:
             False when the mailbox already holds this Message-ID (nothing written).
         """
-        folder = self.folder(address)
-        key = message_key(message_id, self.host)
-        final = folder / "new" / key
-        if final.exists() or any(name.startswith(key) for name in os.listdir(folder / "cur")):
-            return False
-        temp = folder / "tmp" / key
-        with open(temp, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, final)
-        dir_fd = os.open(folder / "new", os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return True
+        return self.deliver_many([(address, message_id, content)])[0]
+
+    def deliver_many(self, items: Sequence[tuple[str, str, bytes]]) -> list[bool]:
+        """Put several messages (address, Message-ID, bytes) into mailboxes durably, in order.
+
+        Each file is written to ``tmp/``, fsynced and renamed into ``new/``; then each ``new/`` folder that
+        received a file is fsynced once, so that the renames are on disk too before this returns. Safe to run
+        on a worker thread (it touches only files).
+
+        Returns:
+            For each item, False when its mailbox already held that Message-ID (nothing written).
+        """
+        written: list[bool] = []
+        folders: dict[str, None] = {}
+        for address, message_id, content in items:
+            folder = str(self.folder(address))  # plain strings: this runs once per message
+            key = message_key(message_id, self.host)
+            final = f"{folder}/new/{key}"
+            if os.path.exists(final) or any(name.startswith(key) for name in os.listdir(f"{folder}/cur")):
+                written.append(False)
+                continue
+            temp = f"{folder}/tmp/{key}"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, final)
+            folders[f"{folder}/new"] = None
+            written.append(True)
+        for new in folders:
+            dir_fd = os.open(new, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return written
 
     def read(self, address: str, message_id: str) -> bytes | None:
         """The bytes of one message in a mailbox, or None."""

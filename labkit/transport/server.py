@@ -15,6 +15,7 @@ import logging
 import random
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -41,23 +42,32 @@ from labkit.transport.logs import ProtocolEvent, ProtocolSession, TrackingEvent,
 from labkit.transport.mailstore import MailStore
 from labkit.transport.ndr import Failure, NdrRequest, build_ndr
 from labkit.transport.queues import Queue, QueuedMessage, QueueSet
-from labkit.transport.receive import ExchangeSmtp, Submission, received_header
-from labkit.transport.routing import accepted_domain_for, route_recipient
+from labkit.transport.receive import ExchangeSmtp, Submission, mail_date, received_header
+from labkit.transport.routing import Route, accepted_domain_for, route_recipient
 from labkit.transport.settings import TransportSettings
 from labkit.transport.shell import ShellVerbs
-from labkit.transport.store import DELIVERED, FAILED, SENT, Store, StoredMessage
+from labkit.transport.store import DELIVERED, FAILED, SENT, Store, StoredMessage, off_loop
 from labkit.views import format_time
 
 __all__ = ["ExchangeServer", "TransportSettings"]
 
 log = logging.getLogger("labkit.transport")
 
+Plan = list[tuple[str, Route]]  # each recipient of a message with its route
+
 FLUSH_INTERVAL = 0.5  # seconds between commits of log rows that no state change carried to disk
 
 
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_HEADERS: dict[str, re.Pattern[str]] = {}
+
+
 def _header(content: bytes, name: str) -> str:
-    head = re.split(rb"\r?\n\r?\n", content, maxsplit=1)[0].decode("utf-8", "replace")
-    match = re.search(rf"(?im)^{name}:[ \t]*(.*(?:\r?\n[ \t].*)*)", head)
+    head = _BLANK_LINE.split(content, maxsplit=1)[0].decode("utf-8", "replace")
+    pattern = _HEADERS.get(name)
+    if pattern is None:
+        pattern = _HEADERS[name] = re.compile(rf"(?im)^{name}:[ \t]*(.*(?:\r?\n[ \t].*)*)")
+    match = pattern.search(head)
     return re.sub(r"\r?\n[ \t]+", " ", match.group(1)).strip() if match else ""
 
 
@@ -139,6 +149,10 @@ class ExchangeServer(ShellVerbs):
         self._listeners: dict[tuple[str, int], Listener] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._work = 0
+        self._categorizing: list[int] = []  # the Submission queue's messages, in arrival order
+        self._categorizer_busy = False
+        self._resumed = False
+        self._disk: ThreadPoolExecutor | None = None  # writes Maildir files off the loop (while running)
         self._timer: asyncio.TimerHandle | None = None
         self._flusher: asyncio.TimerHandle | None = None
         self._running = False
@@ -147,8 +161,11 @@ class ExchangeServer(ShellVerbs):
         return f"<ExchangeServer {self.fqdn} ({'running' if self._running else 'stopped'})>"
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, resume: bool = True) -> None:
         """Open the store and mailboxes, listen on every receive connector binding, resume the queues.
+
+        Args:
+            resume: False to leave the stored messages until `resume_queues` (once the configuration is in place).
 
         Returns only when listening.
 
@@ -159,15 +176,31 @@ class ExchangeServer(ShellVerbs):
             return
         self.store = Store(self.data_dir / "transport.db")
         self.mail = MailStore(self.data_dir / "mailboxes", self.fqdn)
+        self._disk = ThreadPoolExecutor(1, thread_name_prefix=f"labkit-maildir-{self.short_name}")
         self._running = True
         try:
             await self._sync_listeners()
         except BaseException:
             await self.stop()
             raise
-        for stored, recipients in self.store.pending():
-            self._submit(stored, recipients)
+        self._resumed = False
+        if resume:
+            self.resume_queues()
         self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
+
+    def resume_queues(self) -> int:
+        """Put the messages the store holds (accepted, not yet delivered) back through the categorizer, once.
+
+        Returns:
+            How many messages were resumed (0 when already done).
+        """
+        if not self._running or self._resumed or self.store is None:
+            return 0
+        self._resumed = True
+        pending = self.store.pending()
+        for stored, recipients in pending:
+            self._submit(stored, recipients)
+        return len(pending)
 
     async def stop(self) -> None:
         """Close the listeners, cancel deliveries in progress (they resume on the next start), close the store.
@@ -188,6 +221,8 @@ class ExchangeServer(ShellVerbs):
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._disk is not None:
+            self._disk.shutdown(wait=True)  # a file being written is finished (and found again at the next start)
         if self.store is not None:
             self.store.close()
         self.queues = QueueSet(self.short_name)
@@ -352,11 +387,11 @@ class ExchangeServer(ShellVerbs):
         self._submit(stored, list(submission.recipients))
         return stored.message_id
 
-    def submit_from_mailbox(self, sender: str, recipients: Sequence[str], subject: str, body: str) -> str:
+    async def submit_from_mailbox(self, sender: str, recipients: Sequence[str], subject: str, body: str) -> str:
         """Submit a message as the sender's mailbox would (Outlook/OWA → the store driver).
 
         Returns:
-            The Message-ID.
+            The Message-ID, once the message is on disk.
 
         Raises:
             UnknownObject: `sender` is not a mailbox on this server.
@@ -378,13 +413,15 @@ class ExchangeServer(ShellVerbs):
                 "recipients", recipients, "is empty", "Give at least one address, e.g. `allen@xutonglin.com`."
             )
         now = utcnow()
-        message = compose(box, rcpts, subject, body, format_datetime(now), self._new_message_id())
+        date = mail_date(now)
+        message = compose(box, rcpts, subject, body, date, self._new_message_id())
         mapi = (
-            f"Received: from {self.fqdn} ([{self.address}]) by {self.fqdn} ([{self.address}])\r\n"
-            f" with mapi; {format_datetime(now)}\r\n"
+            f"Received: from {self.fqdn} ([{self.address}]) by {self.fqdn} ([{self.address}])\r\n with mapi; {date}\r\n"
         )
         content = mapi.encode() + message
-        stored = self._store(content, box.address, rcpts, facts.SOURCE_FROM_LOCAL, self.address, -1)
+        stored = self._store(content, box.address, rcpts, facts.SOURCE_FROM_LOCAL, self.address, -1, durable=False)
+        assert self.store is not None
+        await self.store.commit_soon()  # on disk before it is handed on (shared with other submissions alongside)
         common: dict[str, Any] = dict(
             client_ip=self.address, client_hostname=self.fqdn, server_ip=self.address, server_hostname=self.fqdn,
             internal_message_id=stored.id, message_id=stored.message_id, total_bytes=stored.size,
@@ -403,26 +440,74 @@ class ExchangeServer(ShellVerbs):
     def _submit(self, stored: StoredMessage, recipients: list[str]) -> None:
         self.queues.submission.add(stored, recipients)
         self._work += 1
-        self._spawn(self._categorize(stored.id))
+        self._categorizing.append(stored.id)
+        if len(self._categorizing) == 1 and not self._categorizer_busy:
+            self._spawn(self._categorize())
 
-    async def _categorize(self, message: int) -> None:
+    async def _categorize(self) -> None:
+        """The categorizer: takes the Submission queue in order, a batch at a time (what arrived meanwhile).
+
+        The Maildir files of a batch's local deliveries are written on a worker thread (one fsync per file,
+        one per folder), then every message's routing is applied in arrival order, as if one by one.
+        """
+        self._categorizer_busy = True
+        batch: list[int] = []
         try:
-            await asyncio.sleep(0)  # let the SMTP session send its 250 first
-            entry = self.queues.submission.remove(message, utcnow())
-            if entry is not None and self._running:
-                self._route(entry.stored, entry.recipients)
-        finally:
-            self._work -= 1
+            while self._categorizing:
+                await asyncio.sleep(0)  # let the SMTP session send its 250 first
+                batch, self._categorizing = self._categorizing, []
+                try:
+                    await self._categorize_batch(batch)
+                except Exception:  # a bug must not stop the categorizer: those messages wait for a restart
+                    log.exception("categorizing messages %s on %s", batch, self.fqdn)
+                self._work -= len(batch)
+                batch = []
+        finally:  # normally nothing is left; when stopped, what was not categorized resumes at the next start
+            self._work -= len(batch) + len(self._categorizing)
+            self._categorizing = []
+            self._categorizer_busy = False
 
-    def _route(self, stored: StoredMessage, recipients: Sequence[str]) -> None:
+    async def _categorize_batch(self, batch: Sequence[int]) -> None:
+        now = utcnow()
+        entries = [e for m in batch if (e := self.queues.submission.remove(m, now)) is not None]
+        if entries and self._running:
+            plans = [(e.stored, self._plan(e.stored, e.recipients)) for e in entries]
+            duplicates = await self._write_local(plans)
+            for stored, plan in plans:
+                self._route(stored, plan, duplicates)
+
+    def _plan(self, stored: StoredMessage, recipients: Sequence[str]) -> Plan:
+        connectors = self.send_connectors.values()
+        domains = self.accepted_domains.values()
+        return [(r, route_recipient(r, domains, self.mailboxes, connectors, stored.size)) for r in recipients]
+
+    async def _write_local(self, plans: Sequence[tuple[StoredMessage, Plan]]) -> set[tuple[str, str]]:
+        """Write the Maildir files of a batch (off the loop); returns the (recipient, Message-ID) duplicates."""
+        assert self.store is not None and self.mail is not None and self._disk is not None
+        duplicates: set[tuple[str, str]] = set()
+        writes: dict[tuple[str, str], bytes] = {}
+        for stored, plan in plans:
+            for recipient, route in plan:
+                key = (recipient, stored.message_id)
+                if route.kind != "local" or key in duplicates:
+                    continue
+                if key in writes or self.store.was_delivered(*key):
+                    duplicates.add(key)  # delivered before, or earlier in this batch
+                else:
+                    # A file already there but not recorded: written just before a crash; it counts as this delivery.
+                    writes[key] = self.content(stored.id)
+        if writes:
+            items = [(recipient, message_id, content) for (recipient, message_id), content in writes.items()]
+            mail = self.mail
+            await off_loop(self._disk, lambda: mail.deliver_many(items))
+        return duplicates
+
+    def _route(self, stored: StoredMessage, plan: Plan, duplicates: set[tuple[str, str]]) -> None:
         assert self.store is not None
         failures: list[Failure] = []
-        for recipient in recipients:
-            route = route_recipient(
-                recipient, self.accepted_domains.values(), self.mailboxes, self.send_connectors.values(), stored.size
-            )
+        for recipient, route in plan:
             if route.kind == "local":
-                self._deliver_local(stored, recipient)
+                self._deliver_local(stored, recipient, (recipient, stored.message_id) in duplicates)
             elif route.kind in ("unknown-recipient", "size-limit"):
                 failures.append(Failure(recipient, route.error))
             elif route.kind == "unreachable":
@@ -441,12 +526,10 @@ class ExchangeServer(ShellVerbs):
             self._fail(stored, failures, "ROUTING")
         self._reschedule()
 
-    def _deliver_local(self, stored: StoredMessage, recipient: str) -> None:
-        assert self.store is not None and self.mail is not None
-        duplicate = self.store.was_delivered(recipient, stored.message_id)
+    def _deliver_local(self, stored: StoredMessage, recipient: str, duplicate: bool) -> None:
+        """Record a local delivery whose Maildir file `_write_local` wrote (or found: a duplicate)."""
+        assert self.store is not None
         if not duplicate:
-            # A file already there but not recorded: written just before a crash; it counts as this delivery.
-            self.mail.deliver(recipient, stored.message_id, self.content(stored.id))
             self.store.mark_delivered(recipient, stored.message_id)
         self.store.set_state(stored.id, [recipient], DELIVERED, durable=False)
         self.track(
