@@ -116,14 +116,19 @@ def test_sigterm_stops_cleanly_and_keeps_queued_mail(tmp_path: Path) -> None:
     state, data = tmp_path / "up.json", tmp_path / "data"
     proc = subprocess.Popen([*LABKIT, "--state-file", str(state), "up", "--step", "3", "--data-dir", str(data), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stdout is not None
-    doc = json.loads(proc.stdout.readline())
-    host, port = real(doc, "100.100.100.10:587/tcp")  # contoso's Client connector: authenticated submission
-    with smtplib.SMTP(host, int(port), local_hostname="client.internet.lab", timeout=30) as smtp:
-        smtp.login("contoso@contoso.com", facts.DEFAULT_PASSWORD)
-        smtp.sendmail("contoso@contoso.com", ["allen@xutonglin.com"], b"Subject: queued\r\n\r\nbefore SIGTERM\r\n")
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    try:
+        assert proc.stdout is not None
+        doc = json.loads(proc.stdout.readline())
+        host, port = real(doc, "100.100.100.10:587/tcp")  # contoso's Client connector: authenticated submission
+        with smtplib.SMTP(host, int(port), local_hostname="client.internet.lab", timeout=30) as smtp:
+            smtp.login("contoso@contoso.com", facts.DEFAULT_PASSWORD)
+            smtp.sendmail("contoso@contoso.com", ["allen@xutonglin.com"], b"Subject: queued\r\n\r\nbefore SIGTERM\r\n")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # a failed step above must not leave the lab running
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, err
     assert not state.exists()
     # Step 3: no send connector yet, so the message waited in Unreachable; finish the steps on the same data.
