@@ -21,6 +21,7 @@ from labkit.transport import facts
 from labkit.transport.logs import PROTOCOL_COLUMNS, TRACKING_COLUMNS
 from labkit.transport.queues import MESSAGE_COLUMNS, QUEUE_COLUMNS
 from labkit.transport.server import ExchangeServer
+from labkit.transport.snapshot import ServerSnapshot
 from labkit.views import frame
 
 SEND_CONNECTOR_COLUMNS = (
@@ -62,6 +63,11 @@ class ServerFacade:
     def identity(self) -> str:
         """The server's short (NetBIOS) name, e.g. ``MAIL``."""
         return self._server.short_name
+
+    def snapshot(self) -> ServerSnapshot:
+        """This server's configuration and queues now, as typed, frozen records (what the faces read)."""
+        snap: ServerSnapshot = self._call(self._server.snapshot)
+        return snap
 
     def _call(self, fn: Any, *args: Any) -> Any:
         return self._runtime.call(fn, *args)

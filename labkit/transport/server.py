@@ -47,6 +47,7 @@ from labkit.transport.receive import ExchangeSmtp, Submission, mail_date, receiv
 from labkit.transport.routing import Route, accepted_domain_for, route_recipient
 from labkit.transport.settings import TransportSettings
 from labkit.transport.shell import ShellVerbs
+from labkit.transport.snapshot import ServerSnapshot, message_states, queue_state
 from labkit.transport.store import DELIVERED, FAILED, SENT, Store, StoredMessage, off_loop
 from labkit.views import format_time
 
@@ -733,6 +734,26 @@ class ExchangeServer(ShellVerbs, QueueVerbs):
         """Every protocol log line of one kind, oldest first."""
         assert self.store is not None
         return [from_json(r) for r in self.store.protocol(kind)]
+
+    def snapshot(self) -> ServerSnapshot:
+        """The frozen picture of this server's configuration and queues, for the faces (runs on the lab loop)."""
+        queues = self.queues.visible(utcnow(), self.settings.queue_max_idle_time)
+        expiry = self.settings.message_expiration_timeout
+        return ServerSnapshot(
+            fqdn=self.fqdn,
+            host_name=self.host_name,
+            identity=self.short_name,
+            address=self.address,
+            addresses=tuple(self.addresses),
+            org_domain=self.org.domain,
+            accepted_domains=tuple(self.accepted_domains.values()),
+            mailboxes=tuple(self.mailboxes.values()),
+            send_connectors=tuple(sorted(self.send_connectors.values(), key=lambda c: c.name.lower())),
+            receive_connectors=tuple(self.receive_connectors.values()),
+            queues=tuple(queue_state(q) for q in queues),
+            messages=tuple(m for q in queues for m in message_states(q, expiry)),
+            settings=self.settings,
+        )
 
     def wait_time(self) -> timedelta:
         """Time until the next scheduled retry (for diagnostics)."""
