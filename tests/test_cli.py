@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import procio, tools
+
 LABKIT = [sys.executable, "-m", "labkit.cli"]
 
 
@@ -32,7 +34,7 @@ def lab_up(tmp_path: Path) -> Iterator[tuple[dict, Path, Path]]:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = procio.readline(proc)
         assert line, "labkit up printed nothing"
         yield json.loads(line), state, data
     finally:
@@ -41,7 +43,7 @@ def lab_up(tmp_path: Path) -> Iterator[tuple[dict, Path, Path]]:
             _, err = proc.communicate(timeout=30)  # also closes the pipes
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate()
+            proc.communicate(timeout=30)
             raise
         assert proc.returncode == 0, err
         assert not state.exists()  # removed on a clean shutdown
@@ -53,16 +55,16 @@ def real(doc: dict, virtual: str) -> tuple[str, str]:
     return host, port
 
 
-@pytest.mark.skipif(shutil.which("dig") is None, reason="dig (Debian dnsutils) is not installed")
 def test_dig_against_the_printed_dns_endpoint(lab_up: tuple[dict, Path, Path]) -> None:
+    tools.require("dig", "dnsutils")
     doc, _, _ = lab_up
     host, port = real(doc, "100.100.100.2:53/udp")
     out = subprocess.run(["dig", f"@{host}", "-p", port, "+short", "xutonglin.com", "MX"], capture_output=True, text=True, timeout=30)
     assert out.stdout.strip() == "10 mail.xutonglin.com."
 
 
-@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks (Debian) is not installed")
 def test_swaks_against_the_printed_tmg_endpoint(lab_up: tuple[dict, Path, Path]) -> None:
+    tools.require("swaks", "swaks")
     doc, state, _ = lab_up
     host, port = real(doc, "100.100.100.254:25/tcp")
     out = subprocess.run(
@@ -111,24 +113,24 @@ def test_sigterm_stops_cleanly_and_keeps_queued_mail(tmp_path: Path) -> None:
     import smtplib
 
     import labkit
-    from labkit.transport import facts
+    from tests import expected
 
     state, data = tmp_path / "up.json", tmp_path / "data"
     proc = subprocess.Popen([*LABKIT, "--state-file", str(state), "up", "--step", "3", "--data-dir", str(data), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert proc.stdout is not None
-        doc = json.loads(proc.stdout.readline())
+        doc = json.loads(procio.readline(proc))
         host, port = real(doc, "100.100.100.10:587/tcp")  # contoso's Client connector: authenticated submission
         with smtplib.SMTP(host, int(port), local_hostname="client.internet.lab", timeout=30) as smtp:
-            smtp.login("contoso@contoso.com", facts.DEFAULT_PASSWORD)
+            smtp.login("contoso@contoso.com", expected.DEFAULT_PASSWORD)
             smtp.sendmail("contoso@contoso.com", ["allen@xutonglin.com"], b"Subject: queued\r\n\r\nbefore SIGTERM\r\n")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:  # a failed step above must not leave the lab running
             proc.kill()
-            proc.communicate()
+            proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert not state.exists()
     # Step 3: no send connector yet, so the message waited in Unreachable; finish the steps on the same data.

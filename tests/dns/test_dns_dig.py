@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import tools
+
 if TYPE_CHECKING:
     from tests.dns.conftest import DnsLab
 
-DIG = shutil.which("dig")
-pytestmark = pytest.mark.skipif(DIG is None, reason="dig (bind9-dnsutils) is not installed")
+DIG = tools.require("dig", "dnsutils", module_level=True)
 
 
 def dig(port: int, *args: str) -> str:

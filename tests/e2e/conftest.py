@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from tests import tools
+
 #: Helpers, not tests: kept out of `--doctest-modules` collection, which would import Playwright
 #: even where the test is skipped for want of Chromium.
 collect_ignore = ["jlab.py"]
@@ -76,9 +78,7 @@ def find_chromium() -> str | None:
 def chromium() -> str:
     path = find_chromium()
     if path is None:
-        pytest.skip(
-            "Chromium is not installed (apt-get install chromium; .ci/run does): the browser test needs /usr/bin/chromium"
-        )
+        tools.missing("chromium", "chromium")
     return path
 
 

@@ -31,13 +31,11 @@ import nbformat
 import pytest
 from nbformat.notebooknode import NotebookNode
 
+from tests import tools
 from tests.e2e.conftest import JupyterLab, find_chromium
 
 if find_chromium() is None:
-    pytest.skip(
-        "Chromium is not installed (apt-get install chromium; .ci/run does): the browser test needs /usr/bin/chromium",
-        allow_module_level=True,
-    )
+    tools.missing("chromium", "chromium", module_level=True)
 try:
     from playwright.sync_api import Browser, Locator, expect
 except ImportError as exc:  # a missing test dependency is an error, not a skip

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import labkit
+from tests import procio
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ def accepted_then_kill(proc: subprocess.Popen[str], count: int, until: str | Non
     assert proc.stdout is not None
     accepted: list[str] = []
     while True:
-        line = proc.stdout.readline()
+        line = procio.readline(proc)
         assert line, f"the lab exited early: {proc.stderr.read() if proc.stderr else ''}"
         line = line.strip()
         if line == until:
@@ -76,14 +77,14 @@ def accepted_then_kill(proc: subprocess.Popen[str], count: int, until: str | Non
         if until is None and len(accepted) == count:
             break
     proc.send_signal(signal.SIGKILL)
-    proc.communicate()  # reap it and close its pipes
+    procio.communicate(proc)  # reap it and close its pipes
     assert proc.returncode == -signal.SIGKILL
     return accepted
 
 
 def restart(data_dir: Path, phase: str) -> dict[str, object]:
     proc = child(data_dir, phase)
-    out, err = proc.communicate()
+    out, err = procio.communicate(proc)
     assert proc.returncode == 0, err
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     return result

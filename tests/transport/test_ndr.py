@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from labkit.transport import facts
+from tests import expected
 from labkit.transport.ndr import Failure, NdrRequest, build_ndr
 
 ORIGINAL = (
@@ -34,7 +34,7 @@ def ndr(*failures: Failure) -> EmailMessage:
 
 
 def test_layout_for_a_remote_rejection() -> None:
-    msg = ndr(Failure("allen@xutonglin.com", facts.NOT_AUTHENTICATED, "mail.xutonglin.com"))
+    msg = ndr(Failure("allen@xutonglin.com", expected.NOT_AUTHENTICATED, "mail.xutonglin.com"))
     assert msg["Subject"] == "Undeliverable: Hello"
     assert msg["From"].addresses[0].display_name == "Microsoft Exchange"
     assert msg.get_content_type() == "multipart/report" and msg.get_param("report-type") == "delivery-status"
@@ -64,7 +64,7 @@ def test_layout_for_a_remote_rejection() -> None:
 
 
 def test_local_failure_has_no_remote_mta() -> None:
-    msg = ndr(Failure("bob@xutonglin.com", facts.RECIP_NOT_FOUND), Failure("eve@xutonglin.com", facts.RECIP_NOT_FOUND))
+    msg = ndr(Failure("bob@xutonglin.com", expected.RECIP_NOT_FOUND), Failure("eve@xutonglin.com", expected.RECIP_NOT_FOUND))
     text = msg.as_string()
     assert "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##" in text
     assert "Remote-MTA" not in text and text.count("Final-Recipient:") == 2
@@ -72,5 +72,5 @@ def test_local_failure_has_no_remote_mta() -> None:
 
 
 def test_status_codes() -> None:
-    assert Failure("a@b.com", facts.QUEUE_EXPIRED).status == "4.4.7"
+    assert Failure("a@b.com", expected.QUEUE_EXPIRED).status == "4.4.7"
     assert Failure("a@b.com", "554 no enhanced code").status == "5.0.0"

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from labkit.lab import Lab
-from labkit.transport import facts
+from tests import expected
 
 from .conftest import ALLEN, CONTOSO, CONTOSO_IP, TMG_EXTERNAL, XUTONGLIN, StartLab, internet_ready
 
@@ -81,51 +81,51 @@ def still_serving(lab: Lab) -> None:
     try:
         assert other.reply().startswith("220 ")
         assert other.cmd("EHLO other.example").startswith("250 ")
-        assert other.cmd("QUIT") == facts.CLOSING
+        assert other.cmd("QUIT") == expected.CLOSING
     finally:
         other.close()
 
 
 def test_commands_out_of_order(raw: Raw, ready: Lab) -> None:
-    assert raw.cmd("MAIL FROM:<a@example.org>") == facts.SEND_HELLO_FIRST
+    assert raw.cmd("MAIL FROM:<a@example.org>") == expected.SEND_HELLO_FIRST
     assert raw.cmd("EHLO client.example") == "250 8BITMIME"
-    assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == facts.NEED_MAIL
-    assert raw.cmd("DATA") == facts.NEED_RCPT
-    assert raw.cmd("MAIL FROM:<a@example.org>") == facts.SENDER_OK
-    assert raw.cmd("MAIL FROM:<b@example.org>") == facts.SENDER_ALREADY
-    assert raw.cmd("RSET") == facts.RESETTING
-    assert raw.cmd("NOOP") == facts.OK
-    assert raw.cmd("VRFY allen") == facts.CANNOT_VRFY
-    assert raw.cmd("HELP") == facts.HELP_LINES[-1]
-    assert raw.cmd("QUIT") == facts.CLOSING
+    assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == expected.NEED_MAIL
+    assert raw.cmd("DATA") == expected.NEED_RCPT
+    assert raw.cmd("MAIL FROM:<a@example.org>") == expected.SENDER_OK
+    assert raw.cmd("MAIL FROM:<b@example.org>") == expected.SENDER_ALREADY
+    assert raw.cmd("RSET") == expected.RESETTING
+    assert raw.cmd("NOOP") == expected.OK
+    assert raw.cmd("VRFY allen") == expected.CANNOT_VRFY
+    assert raw.cmd("HELP") == expected.HELP_LINES[-1]
+    assert raw.cmd("QUIT") == expected.CLOSING
 
 
 def test_unknown_verbs_and_syntax(raw: Raw, ready: Lab) -> None:
     assert raw.cmd("EHLO") == "501 5.0.0 EHLO requires domain address"
-    assert raw.cmd("XYZZY plugh") == facts.UNRECOGNIZED
-    assert raw.cmd("EXPN staff") == facts.UNRECOGNIZED
+    assert raw.cmd("XYZZY plugh") == expected.UNRECOGNIZED
+    assert raw.cmd("EXPN staff") == expected.UNRECOGNIZED
     assert raw.cmd("HELO client.example") == f"250 mail.xutonglin.com Hello [{'100.100.100.100'}]"
-    assert raw.cmd("MAIL FROM:<not an address>") == facts.INVALID_ADDRESS
-    assert raw.cmd("MAIL FROM:<a\x00b@example.org>") == facts.INVALID_ADDRESS
-    assert raw.cmd("STARTTLS") == facts.TLS_NOT_AVAILABLE
+    assert raw.cmd("MAIL FROM:<not an address>") == expected.INVALID_ADDRESS
+    assert raw.cmd("MAIL FROM:<a\x00b@example.org>") == expected.INVALID_ADDRESS
+    assert raw.cmd("STARTTLS") == expected.TLS_NOT_AVAILABLE
     still_serving(ready)
 
 
 def test_too_many_errors_closes(raw: Raw) -> None:
     assert raw.cmd("EHLO client.example").startswith("250")
     replies = [raw.cmd(f"BOGUS{i}") for i in range(5)]
-    assert replies[:4] == [facts.UNRECOGNIZED] * 4 and replies[4] == facts.TOO_MANY_ERRORS
+    assert replies[:4] == [expected.UNRECOGNIZED] * 4 and replies[4] == expected.TOO_MANY_ERRORS
     assert raw.closed()
 
 
 def test_over_long_lines(raw: Raw, ready: Lab) -> None:
     assert raw.cmd("EHLO client.example").startswith("250")
-    assert raw.cmd("NOOP " + "x" * 5000) == facts.LINE_TOO_LONG
-    assert raw.cmd("NOOP") == facts.OK
-    assert raw.cmd("MAIL FROM:<a@example.org>") == facts.SENDER_OK
-    assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == facts.RECIPIENT_OK
+    assert raw.cmd("NOOP " + "x" * 5000) == expected.LINE_TOO_LONG
+    assert raw.cmd("NOOP") == expected.OK
+    assert raw.cmd("MAIL FROM:<a@example.org>") == expected.SENDER_OK
+    assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == expected.RECIPIENT_OK
     assert raw.cmd("DATA").startswith("354 ")
-    assert raw.cmd(b"Subject: long\r\n\r\n" + b"y" * 3000 + b"\r\n.") == facts.LINE_TOO_LONG
+    assert raw.cmd(b"Subject: long\r\n\r\n" + b"y" * 3000 + b"\r\n.") == expected.LINE_TOO_LONG
     ready.settle()
     assert len(ready.mailbox(ALLEN)) == 0
 
@@ -136,13 +136,13 @@ def test_oversize_message(ready: Lab) -> None:
     try:
         raw.reply()
         assert "250-SIZE 2048" in raw.lines("EHLO a.example")
-        assert raw.cmd("MAIL FROM:<a@example.org> SIZE=5000") == facts.SIZE_EXCEEDED
-        assert raw.cmd("MAIL FROM:<a@example.org>") == facts.SENDER_OK
-        assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == facts.RECIPIENT_OK
+        assert raw.cmd("MAIL FROM:<a@example.org> SIZE=5000") == expected.SIZE_EXCEEDED
+        assert raw.cmd("MAIL FROM:<a@example.org>") == expected.SENDER_OK
+        assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == expected.RECIPIENT_OK
         assert raw.cmd("DATA").startswith("354 ")
         body = b"Subject: big\r\n\r\n" + (b"z" * 70 + b"\r\n") * 100
-        assert raw.cmd(body + b".") == facts.SIZE_EXCEEDED
-        assert raw.cmd("NOOP") == facts.OK
+        assert raw.cmd(body + b".") == expected.SIZE_EXCEEDED
+        assert raw.cmd("NOOP") == expected.OK
     finally:
         raw.close()
     ready.settle()
@@ -158,9 +158,9 @@ def test_too_many_recipients(ready: Lab) -> None:
         raw.reply()
         raw.cmd("EHLO a.example")
         raw.cmd("MAIL FROM:<a@example.org>")
-        assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == facts.RECIPIENT_OK
-        assert raw.cmd("RCPT TO:<bob@xutonglin.com>") == facts.RECIPIENT_OK
-        assert raw.cmd("RCPT TO:<carol@xutonglin.com>") == facts.TOO_MANY_RECIPIENTS
+        assert raw.cmd("RCPT TO:<allen@xutonglin.com>") == expected.RECIPIENT_OK
+        assert raw.cmd("RCPT TO:<bob@xutonglin.com>") == expected.RECIPIENT_OK
+        assert raw.cmd("RCPT TO:<carol@xutonglin.com>") == expected.TOO_MANY_RECIPIENTS
         assert raw.cmd("DATA").startswith("354")
         assert raw.cmd(b"Subject: two\r\n\r\nhi\r\n.").startswith("250 2.6.0 ")
     finally:
@@ -205,12 +205,12 @@ def test_silent_client_times_out(start_lab: StartLab) -> None:
     raw = Raw(lab, CONTOSO_IP)
     try:
         assert raw.reply().startswith("220 mail.contoso.com ")
-        assert raw.reply() == facts.INACTIVITY_TIMEOUT  # no command sent at all
+        assert raw.reply() == expected.INACTIVITY_TIMEOUT  # no command sent at all
         assert raw.closed()
     finally:
         raw.close()
     log = lab.server(CONTOSO).get_protocol_log("receive")
-    assert facts.INACTIVITY_TIMEOUT in set(log["data"])
+    assert expected.INACTIVITY_TIMEOUT in set(log["data"])
 
 
 def test_anonymous_errors_are_tarpitted(raw: Raw, ready: Lab) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labkit.lab import Lab
-from labkit.transport import facts
+from tests import expected
 
 from .conftest import ALLEN, CONTOSO, SENDER, TMG_EXTERNAL, WITH_ANONYMOUS, XUTONGLIN, events, internet_ready, queue_row
 
@@ -15,7 +15,7 @@ def test_reply_goes_out_through_nat(lab: Lab) -> None:
     # No send connector on xutonglin yet: the reply waits in Unreachable.
     lab.send_mail(ALLEN, SENDER, "Re: Hello", "Got it")
     lab.settle()
-    assert queue_row(lab, XUTONGLIN, facts.NEXT_HOP_UNREACHABLE)["MessageCount"] == 1
+    assert queue_row(lab, XUTONGLIN, expected.NEXT_HOP_UNREACHABLE)["MessageCount"] == 1
 
     # A send connector: routed, but contoso's Default connector refuses anonymous → 530 and an NDR to allen.
     xutonglin.new_send_connector("Internet", ["*"])
@@ -50,4 +50,4 @@ def test_tmg_denying_outbound_smtp_keeps_the_reply_in_retry(lab: Lab) -> None:
     lab.send_mail(ALLEN, SENDER, "Blocked", "by TMG")
     lab.settle()
     queue = queue_row(lab, XUTONGLIN, "contoso.com")
-    assert queue["Status"] == "Retry" and queue["LastError"] == facts.failover_error(facts.UNABLE_TO_CONNECT)
+    assert queue["Status"] == "Retry" and queue["LastError"] == expected.failover_error(expected.UNABLE_TO_CONNECT)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from labkit.transport import facts
+from tests import expected
 from labkit.transport.addressing import parse_address_space as space
 from labkit.transport.config import AcceptedDomain, SendConnector
 from labkit.transport.routing import route_recipient, select_connector
 
 
-def conn(name: str, *spaces: str, size: int = facts.MAX_MESSAGE_SIZE, enabled: bool = True) -> SendConnector:
+def conn(name: str, *spaces: str, size: int = expected.MAX_MESSAGE_SIZE, enabled: bool = True) -> SendConnector:
     return SendConnector(name, tuple(space(s) for s in spaces), max_message_size=size, enabled=enabled)
 
 
@@ -37,11 +37,11 @@ def test_recipients() -> None:
     internet = [conn("Internet", "*")]
     assert route_recipient("allen@xutonglin.com", accepted, boxes, internet, 10).kind == "local"
     unknown = route_recipient("bob@xutonglin.com", accepted, boxes, internet, 10)
-    assert (unknown.kind, unknown.error) == ("unknown-recipient", facts.RECIP_NOT_FOUND)
+    assert (unknown.kind, unknown.error) == ("unknown-recipient", expected.RECIP_NOT_FOUND)
     relayed = route_recipient("bob@relay.com", accepted, boxes, internet, 10)
-    assert (relayed.kind, relayed.next_hop, relayed.delivery_type) == ("remote", "relay.com", facts.DELIVERY_DNS)
+    assert (relayed.kind, relayed.next_hop, relayed.delivery_type) == ("remote", "relay.com", expected.DELIVERY_DNS)
     nowhere = route_recipient("c@contoso.com", accepted, boxes, [], 10)
-    assert (nowhere.kind, nowhere.error) == ("unreachable", facts.NO_MATCHING_CONNECTOR)
+    assert (nowhere.kind, nowhere.error) == ("unreachable", expected.NO_MATCHING_CONNECTOR)
     smart = SendConnector("Smart", (space("*"),), dns_routing_enabled=False, smart_hosts=("relay.isp.example",))
     hop = route_recipient("c@contoso.com", accepted, boxes, [smart], 10)
-    assert (hop.next_hop, hop.delivery_type) == ("relay.isp.example", facts.DELIVERY_SMART_HOST)
+    assert (hop.next_hop, hop.delivery_type) == ("relay.isp.example", expected.DELIVERY_SMART_HOST)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labkit.lab import Lab
-from labkit.transport import facts
+from tests import expected
 
 from .conftest import (
     ALLEN,
@@ -31,16 +31,16 @@ def test_the_whole_story(lab: Lab) -> None:
     first = lab.send_mail(SENDER, ALLEN, "Hello Allen", "Are you there?")
     assert first == "<00000001@mail.contoso.com>"
     lab.settle()
-    unreachable = queue_row(lab, CONTOSO, facts.NEXT_HOP_UNREACHABLE)
+    unreachable = queue_row(lab, CONTOSO, expected.NEXT_HOP_UNREACHABLE)
     assert (unreachable["Identity"], unreachable["Status"], unreachable["MessageCount"]) == (
         "MAIL\\Unreachable",
         "Ready",
         1,
     )
-    assert unreachable["LastError"] == facts.NO_MATCHING_CONNECTOR
+    assert unreachable["LastError"] == expected.NO_MATCHING_CONNECTOR
     message = contoso.get_message("MAIL\\Unreachable").iloc[0]
     assert (message["FromAddress"], message["Subject"], message["InternetMessageId"]) == (SENDER, "Hello Allen", first)
-    assert message["LastError"] == facts.NO_MATCHING_CONNECTOR
+    assert message["LastError"] == expected.NO_MATCHING_CONNECTOR
     assert events(lab, CONTOSO) == [("SUBMIT", "STOREDRIVER"), ("RECEIVE", "STOREDRIVER")]
 
     # A send connector, but xutonglin.com has no MX and no apex A → Retry with InfoNoRecords (facts §9 row 2').
@@ -48,9 +48,9 @@ def test_the_whole_story(lab: Lab) -> None:
     lab.settle()
     queue = queue_row(lab, CONTOSO, "xutonglin.com")
     assert (queue["DeliveryType"], queue["Status"], queue["MessageCount"]) == ("DnsConnectorDelivery", "Retry", 1)
-    assert queue["LastError"] == facts.DNS_INFO_NO_RECORDS
+    assert queue["LastError"] == expected.DNS_INFO_NO_RECORDS
     assert queue["RetryCount"] == 1 and queue["NextRetryTime"] > queue["LastRetryTime"]
-    assert facts.NEXT_HOP_UNREACHABLE not in set(contoso.get_queue()["NextHopDomain"])
+    assert expected.NEXT_HOP_UNREACHABLE not in set(contoso.get_queue()["NextHopDomain"])
 
     # Step 2's fix: the MX records. Retry now → xutonglin refuses anonymous: 530 at MAIL → NDR (facts §9 row 4).
     lab.dns.add_record("xutonglin.com", "@", "MX", "mail.xutonglin.com", preference=10)
@@ -59,7 +59,7 @@ def test_the_whole_story(lab: Lab) -> None:
     lab.settle()
     assert queue_row(lab, CONTOSO, "xutonglin.com")["MessageCount"] == 0
     fail = contoso.get_message_tracking_log(event_id="FAIL").iloc[0]
-    assert (fail["Source"], fail["RecipientStatus"], fail["MessageId"]) == ("SMTP", facts.NOT_AUTHENTICATED, first)
+    assert (fail["Source"], fail["RecipientStatus"], fail["MessageId"]) == ("SMTP", expected.NOT_AUTHENTICATED, first)
     assert events(lab, CONTOSO)[2:] == [("FAIL", "SMTP"), ("DSN", "DSN"), ("DELIVER", "STOREDRIVER")]
     inbox = lab.mailbox(SENDER)
     assert list(inbox.messages["Subject"]) == ["Undeliverable: Hello Allen"]
@@ -69,7 +69,7 @@ def test_the_whole_story(lab: Lab) -> None:
     assert "Generating server: mail.contoso.com" in ndr.as_string()
     assert len(lab.mailbox(ALLEN)) == 0
     receive_log = xutonglin.get_protocol_log("receive")
-    assert facts.NOT_AUTHENTICATED in set(receive_log["data"])
+    assert expected.NOT_AUTHENTICATED in set(receive_log["data"])
     assert any(str(r).startswith(f"{CONTOSO_IP}:") for r in receive_log["remote-endpoint"])
 
     # Step 4's fix: Anonymous users on xutonglin's Default connector → delivered (facts §9 row 4').
@@ -92,7 +92,7 @@ def test_the_whole_story(lab: Lab) -> None:
     assert receive.iloc[0]["ConnectorId"] == "MAIL\\Default MAIL"
     send = contoso.get_message_tracking_log(message_id=second, event_id="SEND").iloc[0]
     assert send["ConnectorId"] == "Internet" and send["ServerIp"] == TMG_EXTERNAL
-    assert send["RecipientStatus"] == facts.QUEUED.format(message_id=second)
+    assert send["RecipientStatus"] == expected.QUEUED.format(message_id=second)
     sent_log = contoso.get_protocol_log("send")
     assert f"EHLO {CONTOSO}" in set(sent_log["data"]) and f"{TMG_EXTERNAL}:25" in set(sent_log["remote-endpoint"])
 
@@ -103,17 +103,17 @@ def test_unreachable_is_resubmitted_by_retry_queue_after_enabling_a_connector(la
     lab.settle()
     contoso.new_send_connector("Off", ["fabrikam.com"])  # does not cover xutonglin.com: stays Unreachable
     lab.settle()
-    assert queue_row(lab, CONTOSO, facts.NEXT_HOP_UNREACHABLE)["MessageCount"] == 1
+    assert queue_row(lab, CONTOSO, expected.NEXT_HOP_UNREACHABLE)["MessageCount"] == 1
     contoso.set_send_connector("Off", address_spaces=["*.xutonglin.com;5"])  # a routing change resubmits
     lab.settle()
-    assert queue_row(lab, CONTOSO, "xutonglin.com")["LastError"] == facts.DNS_INFO_NO_RECORDS
+    assert queue_row(lab, CONTOSO, "xutonglin.com")["LastError"] == expected.DNS_INFO_NO_RECORDS
     contoso.remove_send_connector("Off")
     lab.settle()
-    assert queue_row(lab, CONTOSO, facts.NEXT_HOP_UNREACHABLE)["MessageCount"] == 1
+    assert queue_row(lab, CONTOSO, expected.NEXT_HOP_UNREACHABLE)["MessageCount"] == 1
     contoso.new_send_connector("Internet", ["*"])
     contoso.retry_queue("MAIL\\Unreachable", resubmit=True)
     lab.settle()
-    assert facts.NEXT_HOP_UNREACHABLE not in set(contoso.get_queue()["NextHopDomain"])
+    assert expected.NEXT_HOP_UNREACHABLE not in set(contoso.get_queue()["NextHopDomain"])
 
 
 def test_nonexistent_domain_is_ndrd_at_once(lab: Lab) -> None:
@@ -122,7 +122,7 @@ def test_nonexistent_domain_is_ndrd_at_once(lab: Lab) -> None:
     lab.send_mail(SENDER, "someone@nosuch.xutonglin.com", "Nobody", "home")
     lab.settle()
     fail = contoso.get_message_tracking_log(event_id="FAIL").iloc[0]
-    assert fail["RecipientStatus"] == facts.DNS_NONEXISTENT_DOMAIN
+    assert fail["RecipientStatus"] == expected.DNS_NONEXISTENT_DOMAIN
     ndr = lab.mailbox(SENDER).message(0)
     assert "Status: 5.4.4" in ndr.as_string()
 
@@ -145,7 +145,7 @@ def test_a_refused_connection_is_retried_with_the_failover_text(start_lab: Start
     lab.settle()
     queue = queue_row(lab, CONTOSO, "xutonglin.com")
     assert queue["Status"] == "Retry"
-    assert queue["LastError"] == facts.failover_error(facts.UNABLE_TO_CONNECT)
+    assert queue["LastError"] == expected.failover_error(expected.UNABLE_TO_CONNECT)
     assert queue["LastError"].startswith(
         '451 4.4.0 Primary target IP address responded with: "421 4.2.1 Unable to connect."'
     )
