@@ -5,8 +5,8 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from tests import expected
 from labkit.transport.ndr import Failure, NdrRequest, build_ndr
+from tests import expected
 
 ORIGINAL = (
     b"Received: from a\r\nFrom: contoso@contoso.com\r\nSubject: Hello\r\nMessage-ID: <1@x>\r\n\r\nSecret body\r\n"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests import expected
 from labkit.transport.addressing import parse_address_space as space
 from labkit.transport.config import AcceptedDomain, SendConnector
 from labkit.transport.routing import route_recipient, select_connector
+from tests import expected
 
 
 def conn(name: str, *spaces: str, size: int = expected.MAX_MESSAGE_SIZE, enabled: bool = True) -> SendConnector:
