@@ -1,0 +1,31 @@
+"""The product's command lines: the Exchange Management Shell (``lab.ems``, ``%%ems``) and the Command Prompt
+of the DNS server (``lab.cmd``, ``%%cmd``: nslookup and dnscmd).
+
+    >>> result = run_ems(lab, 'New-SendConnector -Name "Internet" -Usage Internet -AddressSpaces "*"')  # doctest: +SKIP
+    >>> print(result)                                                                                    # doctest: +SKIP
+
+Each run returns a `ShellResult`: the console's text (PowerShell's layout, or
+dnscmd's and nslookup's), the objects written, the errors, and the equivalent
+Python call. A statement that does not parse or bind changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from labkit.shell.ems import run_ems
+from labkit.shell.python import cmdlet_to_python
+from labkit.shell.result import ShellResult
+
+if TYPE_CHECKING:
+    from labkit.core import LabCore
+
+
+def run_cmd(lab: LabCore, command: str) -> ShellResult:
+    """Run Command Prompt lines (``nslookup ...``, ``dnscmd ...``) against the lab; see `labkit.shell.cmd`."""
+    from labkit.shell.cmd import run_cmd as run
+
+    return run(lab, command)
+
+
+__all__ = ["ShellResult", "cmdlet_to_python", "run_cmd", "run_ems"]
