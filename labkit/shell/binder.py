@@ -9,8 +9,8 @@ error is the binder's own text; nothing has run when it is raised.
 >>> from labkit.shell.cmdlets import find
 >>> from labkit.shell.tokens import parse
 >>> cmd = parse("Retry-Queue MAIL\\\\Unreachable -Res $true")[0].commands[0]
->>> bind(find("Retry-Queue"), cmd)
-{'Identity': 'MAIL\\\\Unreachable', 'Resubmit': True}
+>>> sorted(bind(find("Retry-Queue"), cmd).items())
+[('Identity', 'MAIL\\\\Unreachable'), ('Resubmit', True)]
 """
 
 from __future__ import annotations

@@ -17,14 +17,16 @@ if TYPE_CHECKING:
     from labkit.core import LabCore
 
 
-def _statements(command: str) -> tuple[list[Pipeline], ShellError | None, str]:
-    statements: list[Pipeline] = []
+def _statements(command: str) -> tuple[list[tuple[str, list[Pipeline]]], ShellError | None, str]:
+    lines: list[tuple[str, list[Pipeline]]] = []
     for line in re.sub(r"`[ \t]*\r?\n", " ", command).splitlines():
         try:
-            statements += parse_line(line)
+            parsed = parse_line(line)
         except ShellError as error:
             return [], error, line
-    return statements, None, ""
+        if parsed:
+            lines.append((line.strip(), parsed))
+    return lines, None, ""
 
 
 def run_ems(lab: LabCore, command: str, server: str | None = None) -> ShellResult:
@@ -48,29 +50,34 @@ def run_ems(lab: LabCore, command: str, server: str | None = None) -> ShellResul
     """
     session = Session(lab, server)
     where = session.default.name
-    statements, parse_failure, bad_line = _statements(command)
+    lines, parse_failure, bad_line = _statements(command)
     if parse_failure is not None:
         rendered = parse_failure.render(bad_line)
-        return ShellResult("Exchange Management Shell", command, rendered, errors=[rendered], where=where)
+        return ShellResult("Exchange Management Shell", command, rendered, errors=[rendered], where=where,
+                           blocks=[(bad_line.strip(), rendered)])  # fmt: skip
     chunks: list[str] = []
     errors: list[str] = []
     objects: list[PSObject] = []
-    for statement in statements:
-        try:
-            outcome = execute(statement, session)
-        except ShellError as error:
-            rendered = error.render(statement.line)
-            chunks.append(rendered)
-            errors.append(rendered)
-            objects = []
-            continue
-        shown = outcome.text if outcome.text is not None else default_view(outcome.objects)
-        chunks += [c for c in (shown, *outcome.errors) if c]
-        errors += outcome.errors
-        objects = outcome.objects
+    blocks: list[tuple[str, str]] = []
+    for line, statements in lines:
+        before = len(chunks)
+        for statement in statements:
+            try:
+                outcome = execute(statement, session)
+            except ShellError as error:
+                rendered = error.render(statement.line)
+                chunks.append(rendered)
+                errors.append(rendered)
+                objects = []
+                continue
+            shown = outcome.text if outcome.text is not None else default_view(outcome.objects)
+            chunks += [c for c in (shown, *outcome.errors) if c]
+            errors += outcome.errors
+            objects = outcome.objects
+        blocks.append((line, "\n\n".join(chunks[before:])))
     try:
         python = cmdlet_to_python(command, where)
     except ShellError:
         python = ""
     text = "\n\n".join(chunks)
-    return ShellResult("Exchange Management Shell", command, text, objects, errors, python, where, EMS_PROMPT)
+    return ShellResult("Exchange Management Shell", command, text, objects, errors, python, where, EMS_PROMPT, blocks)

@@ -27,6 +27,7 @@ class ShellResult:
         python: the equivalent Python call(s) (``""`` when there is none, e.g. after a parse error).
         where: the server the shell is connected to (or the DNS server for the Command Prompt).
         prompt: the console's prompt.
+        blocks: (line typed, what it printed) per line, for the transcript.
     """
 
     console: str
@@ -37,6 +38,7 @@ class ShellResult:
     python: str = ""
     where: str = ""
     prompt: str = EMS_PROMPT
+    blocks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +51,8 @@ class ShellResult:
 
     def transcript(self) -> str:
         """Prompt, command and output, as the console window shows them."""
+        if self.blocks:
+            return "\n".join(f"{self.prompt}{line}" + (f"\n{out}" if out else "") for line, out in self.blocks)
         lines = [f"{self.prompt}{line}" if i == 0 else f">> {line}" for i, line in enumerate(self.command.splitlines())]
         return "\n".join([*lines, self.text] if self.text else lines)
 

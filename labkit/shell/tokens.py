@@ -10,7 +10,7 @@ in PowerShell.
 
 >>> [c.name for c in parse("Get-Queue | fl Identity")[0].commands]
 ['Get-Queue', 'fl']
->>> parse("Set-ReceiveConnector 'MAIL\\\\Default MAIL' -PermissionGroups A,B")[0].commands[0].elements[1].value
+>>> parse("Set-ReceiveConnector 'MAIL\\\\Default MAIL' -PermissionGroups A,B")[0].commands[0].elements[2].value
 ['A', 'B']
 """
 
