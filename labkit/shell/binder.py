@@ -192,6 +192,12 @@ def bind(spec: CmdletSpec, command: Command, piped: tuple[str, str] | None = Non
         bound[param.name] = convert(spec, param, element.value, element.span)
     if piped is not None:
         _bind_piped(spec, command, piped, bound)
+    for flag in [p for p in spec.params if p.kind == "flag" and p.name in bound]:
+        # -Internet is -Usage Internet: the value goes to the parameter the flag stands for.
+        value = bound.pop(flag.name)
+        target = next((p for p in spec.params if p.arg == flag.arg and p.kind != "flag"), None)
+        if value and target is not None:
+            bound[target.name] = value
     for param in spec.params:
         if param.name not in bound and param.default is not MISSING:
             bound[param.name] = param.default
