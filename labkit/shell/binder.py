@@ -51,6 +51,11 @@ def resolve(spec: CmdletSpec, element: Element) -> Param:
     if len(matches) == 1:
         return matches[0]
     if not matches:
+        left_out = [n for n in spec.unmodelled if n.lower().startswith(typed)]
+        if len(left_out) == 1:
+            raise _error(spec, "NamedParameterNotFound",
+                         f"A parameter cannot be found that matches parameter name '{element.name}'. (The product's "
+                         f"-{left_out[0]} is not modelled by the lab: leave it out.)", element.span)  # fmt: skip
         raise _error(spec, "NamedParameterNotFound",
                       f"A parameter cannot be found that matches parameter name '{element.name}'.", element.span)  # fmt: skip
     listed = " ".join(f"-{p.name}" for p in matches)

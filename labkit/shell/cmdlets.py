@@ -86,6 +86,8 @@ class CmdletSpec:
             value it must equal (New-Mailbox returns every mailbox; the cmdlet writes the new one).
         one_of: parameter sets: one of these must be given (``Identity`` or ``Filter``).
         getter: for verbs that take ``-Filter``: the facade method listing the objects to filter.
+        unmodelled: the product's parameters the lab leaves out; naming one gets PowerShell's error with a note
+            saying so, rather than suggesting a typo.
     """
 
     name: str
@@ -98,6 +100,7 @@ class CmdletSpec:
     pick: tuple[str, str] | None = None
     one_of: tuple[str, ...] = ()
     getter: str = ""
+    unmodelled: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param:
         """The parameter called `name` (exact, case-insensitive)."""
@@ -106,6 +109,12 @@ class CmdletSpec:
 
 def _identity(mandatory: bool = True, accepts: tuple[str, ...] = (), arg: str = "identity") -> Param:
     return Param("Identity", arg, "string", mandatory, 0, pipeline=bool(accepts), accepts=accepts)
+
+
+def _fixed(name: str, value: Any) -> Param:
+    # A product parameter whose only value in the lab is the product's default: accepted when it is given that
+    # value (the EMC's own command line passes -IsScopedConnector $false), rejected otherwise.
+    return Param(name, "_fixed", "bool", value=value)
 
 
 _SERVER = Param("Server", "_server")
@@ -127,6 +136,11 @@ _SEND_SETTINGS = (
     Param("MaxMessageSize", "max_message_size", "size"),
     Param("Fqdn", "fqdn"),
 )
+_SEND_UNMODELLED = ("AuthenticationCredential", "Comment", "ConnectionInactivityTimeOut", "DomainSecureEnabled",
+                    "ForceHELO", "IgnoreSTARTTLS", "RequireTLS", "SmartHostAuthMechanism", "SourceIPAddress")
+_RECEIVE_UNMODELLED = ("ConnectionTimeout", "ConnectionInactivityTimeout", "DomainSecureEnabled", "MaxHopCount",
+                       "MaxInboundConnection", "MaxInboundConnectionPerSource", "MaxLogonFailures", "MaxProtocolErrors",
+                       "RequireTLS", "TarpitInterval", "Comment")
 _USAGE_FLAGS = tuple(Param(u, "usage", "flag", value=u) for u in ("Custom", "Internal", "Internet", "Partner"))
 _RECEIVE_SETTINGS = (
     Param("PermissionGroups", "permission_groups", "strings"),
@@ -149,7 +163,8 @@ CMDLETS: tuple[CmdletSpec, ...] = (
         Param("Usage", "usage", default="Custom"),  # the product's default usage is Custom
         *_USAGE_FLAGS, *_SEND_SETTINGS[2:],
         Param("SourceTransportServers", "_source_servers", "strings"),
-    ), "SendConnector", _SEND_COLUMNS),
+        _fixed("IsScopedConnector", False), _fixed("UseExternalDNSServersEnabled", False),
+    ), "SendConnector", _SEND_COLUMNS, unmodelled=_SEND_UNMODELLED),
     CmdletSpec("Get-SendConnector", "get_send_connector", _SYS + "GetSendConnector",
                (_identity(False),), "SendConnector", _SEND_COLUMNS),
     CmdletSpec("Set-SendConnector", "set_send_connector", _SYS + "SetSendConnector", (
@@ -157,7 +172,8 @@ CMDLETS: tuple[CmdletSpec, ...] = (
         Param("Enabled", "enabled", "bool"), Param("Port", "port", "int"), Param("Name", "name"),
         Param("ProtocolLoggingLevel", "protocol_logging_level"),
         Param("SourceTransportServers", "_source_servers", "strings"),
-    )),
+        _fixed("IsScopedConnector", False), _fixed("UseExternalDNSServersEnabled", False),
+    ), unmodelled=_SEND_UNMODELLED),
     CmdletSpec("Remove-SendConnector", "remove_send_connector", _SYS + "RemoveSendConnector",
                (_identity(accepts=("SendConnector",), arg="name"), _CONFIRM)),
     # -- receive connectors (facts §4) ------------------------------------------------------------------------
@@ -174,7 +190,7 @@ CMDLETS: tuple[CmdletSpec, ...] = (
     CmdletSpec("Get-ReceiveConnector", "get_receive_connector", _SYS + "GetReceiveConnector",
                (_identity(False), _SERVER), "ReceiveConnector", _RECEIVE_COLUMNS),
     CmdletSpec("Set-ReceiveConnector", "set_receive_connector", _SYS + "SetReceiveConnector",
-               (_identity(accepts=("ReceiveConnector",)), *_RECEIVE_SETTINGS)),
+               (_identity(accepts=("ReceiveConnector",)), *_RECEIVE_SETTINGS), unmodelled=_RECEIVE_UNMODELLED),
     CmdletSpec("Remove-ReceiveConnector", "remove_receive_connector", _SYS + "RemoveReceiveConnector",
                (_identity(accepts=("ReceiveConnector",)), _CONFIRM)),
     # -- accepted domains and mailboxes (facts §5.1) ----------------------------------------------------------

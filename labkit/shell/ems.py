@@ -75,8 +75,8 @@ def run_ems(lab: LabCore, command: str, server: str | None = None) -> ShellResul
             errors += outcome.errors
             objects = outcome.objects
         blocks.append((line, "\n\n".join(chunks[before:])))
-    try:
-        python = cmdlet_to_python(command, where)
+    try:  # only for a run that worked: the Python of a rejected command would mislead
+        python = cmdlet_to_python(command, where) if not errors else ""
     except ShellError:
         python = ""
     text = "\n\n".join(chunks)

@@ -101,6 +101,10 @@ def invoke(
         LabkitError: the verb's error (nothing changed).
     """
     facade = session.facade(bound.get("Server"))
+    for param in spec.params:
+        if param.arg == "_fixed" and param.name in bound and bound[param.name] != param.value:
+            raise InvalidValue(param.name, bound[param.name], f"is not modelled: the lab's connectors keep the "
+                               f"product's default, {param.value}", f"Leave -{param.name} out.")  # fmt: skip
     if "SourceTransportServers" in bound:
         _check_source_servers(facade, bound["SourceTransportServers"])
     method = getattr(facade, spec.method)

@@ -168,6 +168,14 @@ ERRORS = [
         "    + FullyQualifiedErrorId : ParameterAlreadyBound,Get-SendConnector",
     ),
     (
+        "Set-ReceiveConnector 'Default MAIL' -ConnectionTimeout 00:15:00",
+        "Set-ReceiveConnector : A parameter cannot be found that matches parameter name 'ConnectionTimeout'. (The "
+        "product's -ConnectionTimeout is not modelled by the lab: leave it out.)\nAt line:1 char:55\n"
+        "+ Set-ReceiveConnector 'Default MAIL' -ConnectionTimeout <<<< 00:15:00\n"
+        "    + CategoryInfo          : InvalidArgument: (:) [Set-ReceiveConnector], ParameterBindingException\n"
+        "    + FullyQualifiedErrorId : NamedParameterNotFound,Set-ReceiveConnector",
+    ),
+    (
         "Get-Queue | Format-List -Foo",
         "Format-List : A parameter cannot be found that matches parameter name 'Foo'.\nAt line:1 char:29\n"
         "+ Get-Queue | Format-List -Foo <<<<\n"

@@ -27,6 +27,14 @@ def test_documented_new_send_connector(start_lab: StartLab) -> None:
     assert (row["AddressSpaces"], row["Usage"], row["SourceTransportServers"]) == ("{SMTP:*;1}", "Internet", "{MAIL}")
 
 
+def test_the_emcs_own_command_line_runs(start_lab: StartLab) -> None:
+    # The New Send Connector wizard's completion page shows this form (fidelity audit row 43).
+    lab = start_lab(step=3)
+    ok(lab, "New-SendConnector -Name 'Internet' -Usage 'Internet' -AddressSpaces 'SMTP:*;1' -IsScopedConnector $false "
+            "-DNSRoutingEnabled $true -UseExternalDNSServersEnabled $false -SourceTransportServers 'MAIL'")  # fmt: skip
+    assert lab.server(CONTOSO).get_send_connector("Internet").iloc[0]["DNSRoutingEnabled"]
+
+
 def test_documented_set_receive_connector_lets_anonymous_mail_in(start_lab: StartLab) -> None:
     lab = start_lab(step=4)
     line = ('Set-ReceiveConnector "MAIL\\Default MAIL" '
@@ -205,6 +213,8 @@ BAD = [
     "New-SendConnector -Name Internet -AddressSpaces * | Format-List -Nope",
     "Get-SendConnector | Remove-SendConnector -WhatIf",
     "New-Mailbox -Name x -UserPrincipalName x@nowhere.example",
+    "Set-SendConnector Internet -IsScopedConnector $true",
+    "Set-ReceiveConnector 'Default MAIL' -ConnectionTimeout 00:15:00",
     "New-SendConnector -Name Internet -AddressSpaces * ; Get-Queue 'unterminated",
 ]
 
