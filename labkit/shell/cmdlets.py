@@ -86,6 +86,7 @@ class CmdletSpec:
             value it must equal (New-Mailbox returns every mailbox; the cmdlet writes the new one).
         one_of: parameter sets: one of these must be given (``Identity`` or ``Filter``).
         getter: for verbs that take ``-Filter``: the facade method listing the objects to filter.
+        select: for Get- verbs whose facade method takes no identity: the columns a positional Identity may match.
         unmodelled: the product's parameters the lab leaves out; naming one gets PowerShell's error with a note
             saying so, rather than suggesting a typo.
     """
@@ -100,6 +101,7 @@ class CmdletSpec:
     pick: tuple[str, str] | None = None
     one_of: tuple[str, ...] = ()
     getter: str = ""
+    select: tuple[str, ...] = ()
     unmodelled: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param:
@@ -195,14 +197,15 @@ CMDLETS: tuple[CmdletSpec, ...] = (
                (_identity(accepts=("ReceiveConnector",)), _CONFIRM)),
     # -- accepted domains and mailboxes (facts §5.1) ----------------------------------------------------------
     CmdletSpec("Get-AcceptedDomain", "get_accepted_domain", _SYS + "GetAcceptedDomain",
-               (_identity(False, arg="_select"),), "AcceptedDomain", _DOMAIN_COLUMNS),
+               (_identity(False, arg="_select"),), "AcceptedDomain", _DOMAIN_COLUMNS, select=("Name", "DomainName")),
     CmdletSpec("New-AcceptedDomain", "new_accepted_domain", _SYS + "NewAcceptedDomain", (
         Param("Name", "name", mandatory=True, position=0),
         Param("DomainName", "domain_name", mandatory=True),
         Param("DomainType", "domain_type"),
     ), "AcceptedDomain", _DOMAIN_COLUMNS, pick=("Name", "name")),
     CmdletSpec("Get-Mailbox", "get_mailbox", _RECIPIENT + "GetMailbox",
-               (_identity(False, arg="_select"), _SERVER), "Mailbox", _MAILBOX_COLUMNS),
+               (_identity(False, arg="_select"), _SERVER), "Mailbox", _MAILBOX_COLUMNS,
+               select=("Name", "Alias", "PrimarySmtpAddress")),
     CmdletSpec("New-Mailbox", "new_mailbox", _RECIPIENT + "NewMailbox", (
         Param("Name", "display_name", mandatory=True, position=0),
         Param("UserPrincipalName", "address", mandatory=True),
@@ -223,7 +226,7 @@ CMDLETS: tuple[CmdletSpec, ...] = (
     CmdletSpec("Get-Message", "get_message", _QUEUE + "GetMessage", (
         _identity(False, arg="_select"),
         Param("Queue", "queue", pipeline=True, accepts=("Queue",)), _SERVER, _FILTER,
-    ), "Message", _MESSAGE_COLUMNS, lists=("Recipients",)),
+    ), "Message", _MESSAGE_COLUMNS, lists=("Recipients",), select=("Identity",)),
     CmdletSpec("Remove-Message", "remove_message", _QUEUE + "RemoveMessage", (
         _identity(False, accepts=("Message",)), Param("WithNDR", "with_ndr", "bool", mandatory=True),
         _SERVER, _FILTER, _CONFIRM,

@@ -83,8 +83,13 @@ def mask(predicate: Predicate) -> str:
 
 def _narrowing(stage: Stage) -> list[str]:
     spec, bound, lines = stage.spec, stage.bound, []
-    if "_select" in (p.arg for p in spec.params) and "Identity" in bound:
-        lines.append(f'df = df[df["{spec.columns[0]}"].str.lower() == {_lit(str(bound["Identity"]).lower())}]')
+    if spec.select and "Identity" in bound:
+        wanted = _lit(str(bound["Identity"]).lower())
+        if len(spec.select) == 1:
+            lines.append(f'df = df[df["{spec.select[0]}"].str.lower() == {wanted}]')
+        else:
+            columns = _lit(list(spec.select))
+            lines.append(f"df = df[df[{columns}].apply(lambda c: c.astype(str).str.lower() == {wanted}).any(axis=1)]")
     if stage.predicate is not None and not spec.getter:
         lines.append(f"df = df[{mask(stage.predicate)}]")
     if bound.get("Start") is not None:

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from labkit.core import LabCore
     from labkit.transport.facade import ServerFacade
 
-_SELECT_COLUMNS = ("Identity", "Name", "Alias", "DomainName", "PrimarySmtpAddress")
 
 
 class Session:
@@ -135,9 +134,9 @@ def _narrow(spec: CmdletSpec, bound: dict[str, Any], result: list[PSObject], pre
         column, arg = spec.pick
         wanted = str(next(bound[p.name] for p in spec.params if p.arg == arg)).strip().lower()
         result = [o for o in result if str(o.get(column)).lower() == wanted]
-    if "_select" in (p.arg for p in spec.params) and "Identity" in bound:
+    if spec.select and "Identity" in bound:
         key = str(bound["Identity"]).lower()
-        chosen = [o for o in result if any(str(o.get(c) or "").lower() == key for c in _SELECT_COLUMNS)]
+        chosen = [o for o in result if any(str(o.get(c) or "").lower() == key for c in spec.select)]
         if not chosen:
             known = [o.identity for o in result]
             raise UnknownObject(spec.output or "object", bound["Identity"], known)
