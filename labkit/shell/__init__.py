@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labkit.shell.ems import run_ems
-from labkit.shell.python import cmdlet_to_python
+from labkit.shell.python import cmdlet_to_python, python_to_cmdlet
 from labkit.shell.result import ShellResult
 
 if TYPE_CHECKING:
@@ -28,4 +28,4 @@ def run_cmd(lab: LabCore, command: str) -> ShellResult:
     return run(lab, command)
 
 
-__all__ = ["ShellResult", "cmdlet_to_python", "run_cmd", "run_ems"]
+__all__ = ["ShellResult", "cmdlet_to_python", "python_to_cmdlet", "run_cmd", "run_ems"]

@@ -18,9 +18,10 @@ the two ``+`` lines naming the task's class.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from labkit.errors import DuplicateObject, LabkitError, UnknownObject
+from labkit.errors import DuplicateObject, InvalidValue, LabkitError, UnknownObject
 
 NOT_RECOGNIZED = (
     "The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
@@ -87,8 +88,25 @@ def parse_error(message: str, error_id: str, span: tuple[int, int]) -> ShellErro
     return ShellError(message, "ParserError", "ParentContainsErrorRecordException", error_id, "", ":", span)
 
 
-def task_error(command: str, task_class: str, error: LabkitError) -> ShellError:
+def _shell_words(error: LabkitError, names: Mapping[str, str]) -> str:
+    # "`permission_groups` = ['Anonymous']: ..." names the Python keyword; at the shell, name the parameter.
+    message = str(error)
+    if isinstance(error, InvalidValue):
+        prefix = f"`{error.field}` = {error.value!r}: "
+        value = error.value
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+        if message.startswith(prefix):
+            message = f"{names.get(error.field, error.field)} '{shown}': {message[len(prefix):]}"
+    return message
+
+
+def task_error(command: str, task_class: str, error: LabkitError, names: Mapping[str, str] | None = None) -> ShellError:
     """A `LabkitError` from the lab's verb, as the Exchange task's error comes back over remote PowerShell.
+
+    Args:
+        command, task_class: the cmdlet and its task class.
+        error: the verb's error.
+        names: facade keyword → parameter name, so the message names ``PermissionGroups``, not ``permission_groups``.
 
     The product's FullyQualifiedErrorId starts with an 8-hex-digit id per error site; the lab writes the
     exception's name there instead (the ids are not documented).
@@ -99,4 +117,5 @@ def task_error(command: str, task_class: str, error: LabkitError) -> ShellError:
         reason = "ADObjectAlreadyExistsException"
     else:
         reason = "DataValidationException"
-    return ShellError(str(error), "NotSpecified", reason, f"{reason},{task_class}", command, "0:Int32", None)
+    message = _shell_words(error, names or {})
+    return ShellError(message, "NotSpecified", reason, f"{reason},{task_class}", command, "0:Int32", None)

@@ -16,7 +16,7 @@ import inspect
 import json
 from typing import Any
 
-from labkit.shell.cmdlets import CmdletSpec
+from labkit.shell.cmdlets import CMDLETS, CmdletSpec
 from labkit.shell.formatting import expand
 from labkit.shell.pipeline import Stage, plan
 from labkit.shell.predicate import Comparison, Predicate
@@ -162,3 +162,42 @@ def cmdlet_to_python(command: str, server: str = DEFAULT_SERVER) -> str:
         ShellError: the command does not parse or bind.
     """
     return "\n\n".join(_statement(plan(statement), server) for statement in parse(command))
+
+
+def _ps_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    if value is None:
+        return "$null"
+    if isinstance(value, list | tuple):
+        return ",".join(_ps_value(v) for v in value)
+    text = str(value)
+    if text and all(ch.isalnum() or ch in "._@*:\\-" for ch in text) and not text.startswith("-"):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def python_to_cmdlet(method: str, *args: Any, **kwargs: Any) -> str:
+    """The cmdlet line for a `ServerFacade` call, e.g. for a widget that shows what it ran, as the EMC does.
+
+    >>> python_to_cmdlet("new_send_connector", "Internet", address_spaces=["*"], usage="Internet")
+    'New-SendConnector -Name Internet -AddressSpaces * -Usage Internet'
+    >>> python_to_cmdlet("set_receive_connector", "MAIL\\\\Default MAIL", permission_groups=["AnonymousUsers", "ExchangeUsers"])
+    "Set-ReceiveConnector 'MAIL\\\\Default MAIL' -PermissionGroups AnonymousUsers,ExchangeUsers"
+
+    Raises:
+        KeyError: no cmdlet runs `method`, or a keyword has no parameter.
+    """
+    spec = next(c for c in CMDLETS if c.method == method)
+    names = list(inspect.signature(getattr(ServerFacade, method)).parameters)[1:]
+    given = {**dict(zip(names, args, strict=False)), **kwargs}
+    parts = [spec.name]
+    for key, value in given.items():
+        if value is None:
+            continue
+        param = next((p for p in spec.params if p.arg == key and p.kind != "flag"), None)
+        if param is None:
+            raise KeyError(f"{spec.name} has no parameter for `{key}`")
+        shown = _ps_value(value if not isinstance(value, str) or param.kind != "strings" else [value])
+        parts.append(shown if param.name == "Identity" and param.position == 0 else f"-{param.name} {shown}")
+    return " ".join(parts)

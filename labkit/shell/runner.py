@@ -56,7 +56,7 @@ class Session:
 
 def as_task_error(spec: CmdletSpec, error: LabkitError) -> ShellError:
     """A `LabkitError` from the verb as the product's task error."""
-    return task_error(spec.name, spec.task_class, error)
+    return task_error(spec.name, spec.task_class, error, {p.arg: p.name for p in spec.params})
 
 
 def objects(spec: CmdletSpec, df: pd.DataFrame) -> list[PSObject]:

@@ -247,3 +247,22 @@ def test_result_renders_console_and_python(start_lab: StartLab) -> None:
     assert "Exchange Management Shell — mail.xutonglin.com" in html
     assert 'lab.server(&quot;mail.xutonglin.com&quot;).get_accepted_domain()' in html
     assert list(result.frame()["DomainName"]) == ["xutonglin.com"]
+
+
+def test_a_rejected_value_in_the_task_error_layout(start_lab: StartLab) -> None:
+    lab = start_lab(step=1)
+    result = run_ems(lab, 'Set-ReceiveConnector "MAIL\\Default MAIL" -PermissionGroups Anonymous')
+    lines = result.text.splitlines()
+    assert lines[0].startswith("PermissionGroups 'Anonymous': is not a permission group. Use any of AnonymousUsers")
+    assert lines[1:] == [
+        "    + CategoryInfo          : NotSpecified: (0:Int32) [Set-ReceiveConnector], DataValidationException",
+        "    + FullyQualifiedErrorId : DataValidationException,"
+        "Microsoft.Exchange.Management.SystemConfigurationTasks.SetReceiveConnector",
+    ]
+    assert result.python == ""  # a rejected command has no Python twin to show
+    missing = run_ems(lab, "Get-Queue Nope")
+    assert missing.text.splitlines()[1:] == [
+        "    + CategoryInfo          : NotSpecified: (0:Int32) [Get-Queue], ManagementObjectNotFoundException",
+        "    + FullyQualifiedErrorId : ManagementObjectNotFoundException,"
+        "Microsoft.Exchange.Management.QueueViewerTasks.GetQueue",
+    ]

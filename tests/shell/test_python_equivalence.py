@@ -110,3 +110,31 @@ def test_get_cmdlets_and_python_return_the_same_rows(
     shown = [o.props[column] for o in result.objects]
     assert shown, "an empty result proves nothing"
     assert shown == list(df[column])
+
+
+ROUND_TRIPS = [
+    (("new_send_connector", "Internet"), {"address_spaces": ["*"], "usage": "Internet"},
+     "New-SendConnector -Name Internet -AddressSpaces * -Usage Internet",
+     'lab.server("mail.contoso.com").new_send_connector("Internet", address_spaces=["*"], usage="Internet")'),
+    (("set_receive_connector", "MAIL\\Default MAIL"), {"permission_groups": ["AnonymousUsers", "ExchangeUsers"]},
+     "Set-ReceiveConnector 'MAIL\\Default MAIL' -PermissionGroups AnonymousUsers,ExchangeUsers",
+     'lab.server("mail.contoso.com").set_receive_connector("MAIL\\\\Default MAIL", '
+     'permission_groups=["AnonymousUsers", "ExchangeUsers"])'),
+    (("retry_queue", "MAIL\\Unreachable"), {"resubmit": True},
+     "Retry-Queue MAIL\\Unreachable -Resubmit $true",
+     'lab.server("mail.contoso.com").retry_queue("MAIL\\\\Unreachable", resubmit=True)'),
+    (("remove_message", "MAIL\\1\\3"), {"with_ndr": False},
+     "Remove-Message MAIL\\1\\3 -WithNDR $false",
+     'lab.server("mail.contoso.com").remove_message("MAIL\\\\1\\\\3", with_ndr=False)'),
+    (("new_mailbox", "王五@contoso.com"), {"display_name": "王 五"},
+     "New-Mailbox -UserPrincipalName 王五@contoso.com -Name '王 五'",
+     'lab.server("mail.contoso.com").new_mailbox("王五@contoso.com", display_name="王 五")'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "kwargs", "cmdlet", "python"), ROUND_TRIPS, ids=[r[2][:50] for r in ROUND_TRIPS])
+def test_python_to_cmdlet_and_back(call: tuple[str, ...], kwargs: dict[str, Any], cmdlet: str, python: str) -> None:
+    from labkit.shell import python_to_cmdlet
+
+    assert python_to_cmdlet(*call, **kwargs) == cmdlet
+    assert cmdlet_to_python(cmdlet) == python
