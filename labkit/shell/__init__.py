@@ -1,8 +1,9 @@
 """The product's command lines: the Exchange Management Shell (``lab.ems``, ``%%ems``) and the Command Prompt
-of the DNS server (``lab.cmd``, ``%%cmd``: nslookup and dnscmd).
+of the DNS server (``lab.cmd``, ``%%cmd``: nslookup and dnscmd)::
 
-    >>> result = run_ems(lab, 'New-SendConnector -Name "Internet" -Usage Internet -AddressSpaces "*"')  # doctest: +SKIP
-    >>> print(result)                                                                                    # doctest: +SKIP
+    result = run_ems(lab, 'New-SendConnector -Name "Internet" -Usage Internet -AddressSpaces "*"')
+    print(result)           # the console: prompt, cmdlet, PowerShell's output
+    result.python           # 'lab.server("mail.contoso.com").new_send_connector("Internet", ...)'
 
 Each run returns a `ShellResult`: the console's text (PowerShell's layout, or
 dnscmd's and nslookup's), the objects written, the errors, and the equivalent
