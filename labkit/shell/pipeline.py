@@ -20,6 +20,7 @@ from labkit.shell.binder import bind
 from labkit.shell.cmdlets import CmdletSpec, Param
 from labkit.shell.errors import ShellError, not_recognized
 from labkit.shell.formatting import PSObject, default_view, expand, listing, table
+from labkit.shell.help import get_command
 from labkit.shell.predicate import Predicate, compile_predicate
 from labkit.shell.tokens import Command, Pipeline
 
@@ -41,9 +42,10 @@ UTILITIES: dict[str, CmdletSpec] = {
         CmdletSpec("Sort-Object", "", _PS + "SortObjectCommand", (
             Param("Property", "property", "strings", position=0), Param("Descending", "descending", "switch"),
         )),
+        CmdletSpec("Get-Command", "", _PS + "GetCommandCommand", (Param("Name", "name", position=0),)),
     )
 }
-ALIASES = {"fl": "format-list", "ft": "format-table", "select": "select-object", "where": "where-object",
+ALIASES = {"gcm": "get-command", "fl": "format-list", "ft": "format-table", "select": "select-object", "where": "where-object",
            "?": "where-object", "sort": "sort-object"}  # fmt: skip
 
 
@@ -118,7 +120,13 @@ def execute(statement: Pipeline, session: runner.Session) -> Outcome:
     objects: list[PSObject] = []
     upstream_type = ""
     for index, stage in enumerate(stages):
-        if index == 0:
+        if index == 0 and not stage.spec.method:  # Get-Command, or a formatter with nothing piped in
+            result = _utility(stage, [])
+            if isinstance(result, str):
+                outcome.text = result
+                return outcome
+            objects = result
+        elif index == 0:
             objects = _run_first(stage, session, outcome)
             upstream_type = stage.spec.output or ""
         elif stage.spec.method:
@@ -164,6 +172,8 @@ def _run_piped(
 def _utility(stage: Stage, objects: list[PSObject]) -> list[PSObject] | str:
     name, bound = stage.spec.name, stage.bound
     props: list[str] | None = bound.get("Property")
+    if name == "Get-Command":
+        return get_command(bound.get("Name"), tuple(UTILITIES.values()))
     if name == "Format-List":
         return listing(objects, expand(objects, props) if props else None)
     if name == "Format-Table":

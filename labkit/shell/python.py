@@ -161,7 +161,9 @@ def cmdlet_to_python(command: str, server: str = DEFAULT_SERVER) -> str:
     Raises:
         ShellError: the command does not parse or bind.
     """
-    return "\n\n".join(_statement(plan(statement), server) for statement in parse(command))
+    plans = [plan(statement) for statement in parse(command)]
+    # PowerShell's own commands alone (Get-Command) have no lab call to show.
+    return "\n\n".join(_statement(stages, server) for stages in plans if stages[0].spec.method)
 
 
 def _ps_value(value: Any) -> str:

@@ -266,3 +266,14 @@ def test_a_rejected_value_in_the_task_error_layout(start_lab: StartLab) -> None:
         "    + FullyQualifiedErrorId : ManagementObjectNotFoundException,"
         "Microsoft.Exchange.Management.QueueViewerTasks.GetQueue",
     ]
+
+
+def test_get_command_lists_what_the_shell_knows(start_lab: StartLab) -> None:
+    lab = start_lab(step=1)
+    assert ok(lab, "Get-Command Retry-Queue | fl Name,Definition") == (
+        "Name       : Retry-Queue\n"
+        "Definition : Retry-Queue [[-Identity] <String>] [-Resubmit <Boolean>] [-Server <String>] [-Filter <String>]"
+    )
+    names = [o.props["Name"] for o in run_ems(lab, "gcm").objects]
+    assert "New-SendConnector" in names and "Where-Object" in names and names == sorted(names, key=str.lower)
+    assert run_ems(lab, "gcm").python == ""
