@@ -12,14 +12,29 @@ Python call. A statement that does not parse or bind changes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from labkit.shell.ems import run_ems
-from labkit.shell.python import cmdlet_to_python, python_to_cmdlet
-from labkit.shell.result import ShellResult
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from labkit.core import LabCore
+    from labkit.shell.ems import run_ems
+    from labkit.shell.python import cmdlet_to_python, python_to_cmdlet
+    from labkit.shell.result import ShellResult
+
+# Loaded on first use, so that registering the magics (labkit.shell.magics) when labkit is imported stays cheap.
+_LAZY = {
+    "run_ems": "labkit.shell.ems",
+    "cmdlet_to_python": "labkit.shell.python",
+    "python_to_cmdlet": "labkit.shell.python",
+    "ShellResult": "labkit.shell.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'labkit.shell' has no attribute {name!r}")
 
 
 def run_cmd(lab: LabCore, command: str) -> ShellResult:

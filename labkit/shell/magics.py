@@ -10,13 +10,11 @@ call beside it.
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labkit.core import LabCore, running_labs
-from labkit.errors import LabNotRunning
-from labkit.shell.cmd import run_cmd
-from labkit.shell.ems import run_ems
-from labkit.shell.result import ShellResult
+if TYPE_CHECKING:  # the lab's modules load when a cell runs, so registering the magics at import stays cheap
+    from labkit.core import LabCore
+    from labkit.shell.result import ShellResult
 
 
 def current_lab() -> LabCore:
@@ -25,6 +23,9 @@ def current_lab() -> LabCore:
     Raises:
         LabNotRunning: no lab is running.
     """
+    from labkit.core import running_labs
+    from labkit.errors import LabNotRunning
+
     labs = [lab for lab in running_labs() if lab.running]
     if not labs:
         raise LabNotRunning("(none started)")
@@ -33,12 +34,16 @@ def current_lab() -> LabCore:
 
 def ems_magic(line: str, cell: str) -> ShellResult:
     """``%%ems [server]``: run the cell's cmdlets on `server` (the lab's first Exchange server by default)."""
+    from labkit.shell.ems import run_ems
+
     words = shlex.split(line)
     return run_ems(current_lab(), cell.rstrip("\n"), server=words[0] if words else None)
 
 
 def cmd_magic(line: str, cell: str) -> ShellResult:
     """``%%cmd``: run the cell's nslookup / dnscmd lines at the DNS server's prompt."""
+    from labkit.shell.cmd import run_cmd
+
     return run_cmd(current_lab(), cell.rstrip("\n"))
 
 

@@ -136,6 +136,7 @@ def execute(statement: Pipeline, session: runner.Session) -> Outcome:
             result = _utility(stage, objects)
             if isinstance(result, str):
                 outcome.text = result
+                outcome.objects = objects  # what was formatted stays available to code (ShellResult.objects)
                 return outcome
             objects = result
     outcome.objects = objects

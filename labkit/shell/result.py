@@ -68,9 +68,14 @@ class ShellResult:
     def _repr_html_(self) -> str:
         title = f"{self.console} — {self.where}" if self.where else self.console
         status = "completed" if self.ok else "failed"
+        body = html.escape(self.transcript())
+        for error in self.errors:  # the console shows error records in red
+            shown = html.escape(error)
+            if shown and shown in body:
+                body = body.replace(shown, f'<span style="color:#c00">{shown}</span>')
         parts = [
             f'<div class="labkit-console"><b>{html.escape(title)}</b> · command {status}',
-            f"<pre>{html.escape(self.transcript())}</pre>",
+            f"<pre>{body}</pre>",
         ]
         if self.python:
             parts.append(f"<div>Python:</div><pre>{html.escape(self.python)}</pre>")
