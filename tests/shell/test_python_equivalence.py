@@ -45,17 +45,22 @@ PAIRS = [
     (3, CONTOSO, "mail", "Remove-Message -Filter {FromAddress -like '*@contoso.com'} -WithNDR $true"),
     (4, CONTOSO, "retry", "Get-Queue | Where-Object { $_.Status -eq 'Retry' } | Suspend-Queue"),
     (4, CONTOSO, "fixed", "Retry-Queue -Filter {Status -eq 'Retry'}"),
+    (4, CONTOSO, "suspended", "Resume-Queue -Identity xutonglin.com"),
+    (5, CONTOSO, "", "Get-SendConnector | Set-SendConnector -Enabled $false"),
+    (1, CONTOSO, "", "Get-ReceiveConnector | Where-Object { $_.Identity -like '*Client*' } | Set-ReceiveConnector -Fqdn client.contoso.com"),
 ]
 
 
 def prepare(lab: Lab, setup: str) -> None:
-    if setup in ("retry", "fixed"):
+    if setup in ("retry", "fixed", "suspended"):
         lab.dns.remove_record("xutonglin.com", "@", "MX")
     if setup:
         lab.send_mail(SENDER, ALLEN, "pair", "body")
         lab.settle()
     if setup == "fixed":  # the MX is back: a retry now connects (and meets xutonglin's 530)
         lab.dns.add_record("xutonglin.com", "@", "MX", "mail.xutonglin.com", preference=10)
+    if setup == "suspended":
+        lab.server(CONTOSO).suspend_queue("xutonglin.com")
     if setup == "claim":  # contoso now claims xutonglin.com: routed again, allen is unknown here (5.1.1)
         lab.server(CONTOSO).new_accepted_domain("Xutonglin", "xutonglin.com")
 
