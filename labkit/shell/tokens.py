@@ -25,6 +25,10 @@ from labkit.shell.errors import ShellError, parse_error
 TokenKind = Literal["word", "string", "number", "variable", "param", "comma", "pipe", "semi", "block"]
 _DELIMITERS = set("|,;{}()")
 _NUMBER = re.compile(r"-?\d+")
+# PowerShell reads typographic quotes and dashes as ASCII ones, so a line pasted from a web page or Word works.
+SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+DOUBLE_QUOTES = '"\u201c\u201d\u201e'
+DASHES = "-\u2013\u2014\u2015"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 
 
@@ -105,23 +109,25 @@ class Pipeline:
 
 
 def _read_string(line: str, i: int) -> tuple[str, int]:
-    quote, out, j = line[i], [], i + 1
+    family = SINGLE_QUOTES if line[i] in SINGLE_QUOTES else DOUBLE_QUOTES
+    out: list[str] = []
+    j = i + 1
     while j < len(line):
         ch = line[j]
-        if ch == quote:
-            if j + 1 < len(line) and line[j + 1] == quote:  # '' or "" inside the string
-                out.append(quote)
+        if ch in family:
+            if j + 1 < len(line) and line[j + 1] in family:  # '' or "" inside the string
+                out.append(ch)
                 j += 2
                 continue
             return "".join(out), j + 1
-        if ch == "`" and quote == '"' and j + 1 < len(line):
+        if ch == "`" and family == DOUBLE_QUOTES and j + 1 < len(line):
             out.append(_ESCAPES.get(line[j + 1], line[j + 1]))
             j += 2
             continue
         out.append(ch)
         j += 1
     raise parse_error(
-        f"The string starting: {line[i:].rstrip()} is missing the terminator: {quote}.",
+        f"The string starting: {line[i:].rstrip()} is missing the terminator: {line[i]}.",
         "TerminatorExpectedAtEndOfString", (i, len(line)),
     )  # fmt: skip
 
@@ -130,7 +136,7 @@ def _read_block(line: str, i: int) -> int:
     depth, j = 0, i
     while j < len(line):
         ch = line[j]
-        if ch in "'\"":
+        if ch in SINGLE_QUOTES + DOUBLE_QUOTES:
             _, j = _read_string(line, j)
             continue
         if ch == "{":
@@ -157,7 +163,7 @@ def tokenize(line: str, offset: int = 0) -> list[Token]:
             i += 1
         elif ch == "#":  # a comment runs to the end of the line
             break
-        elif ch in "'\"":
+        elif ch in SINGLE_QUOTES + DOUBLE_QUOTES:
             text, end = _read_string(line, i)
             tokens.append(Token("string", text, i, end))
             i = end
@@ -173,7 +179,7 @@ def tokenize(line: str, offset: int = 0) -> list[Token]:
                 f"Unexpected token '{ch}'. The lab's shell does not evaluate ( ) expressions or variables: "
                 "write the value itself, e.g. -Start \"11/28/2026 09:00\".", "UnexpectedToken", (i, i + 1),
             )  # fmt: skip
-        elif ch == "-" and i + 1 < n and (line[i + 1].isalpha() or line[i + 1] == "_"):
+        elif ch in DASHES and i + 1 < n and (line[i + 1].isalpha() or line[i + 1] == "_"):
             j = i + 1
             while j < n and (line[j].isalnum() or line[j] in "_?"):
                 j += 1

@@ -92,3 +92,10 @@ def test_parse_errors(line: str, message: str, error_id: str) -> None:
 def test_unset_variable_is_an_error() -> None:
     with pytest.raises(ShellError, match=r"The variable '\$cred' cannot be retrieved because it has not been set"):
         parse("New-SendConnector -AuthenticationCredential $cred")
+
+
+def test_typographic_quotes_and_dashes_from_a_pasted_page() -> None:
+    assert kinds("Set-ReceiveConnector \u201cMAIL\\Default MAIL\u201d \u2013PermissionGroups \u2018AnonymousUsers\u2019") == [
+        ("word", "Set-ReceiveConnector"), ("string", "MAIL\\Default MAIL"), ("param", "PermissionGroups"),
+        ("string", "AnonymousUsers"),
+    ]  # fmt: skip
