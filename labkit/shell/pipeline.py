@@ -106,6 +106,8 @@ def plan(statement: Pipeline) -> list[Stage]:
             flowing = spec.output or ""
         elif spec.name == "Select-Object" and "Property" in bound:
             flowing = ""
+        elif spec.name == "Get-Command":
+            flowing = "CommandInfo"
     return stages
 
 
