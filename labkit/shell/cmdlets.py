@@ -5,10 +5,19 @@ the product's parameter names mapped to the method's keywords (with their
 PowerShell types, positions, which are mandatory and which take pipeline
 input), the object type it writes, and that type's default table columns (what
 the product prints without ``| fl``). Adding a cmdlet is one entry here, e.g. once
-the transport server's settings exist (issue 13)::
+the transport server's settings and certificates exist (issue 13)::
 
     CmdletSpec("Get-TransportServer", "get_transport_server", _SYS + "GetTransportServer",
-               (_IDENTITY_OPT,), "TransportServer", ("Name",)),
+               (_identity(False),), "TransportServer", ("Name",)),
+    CmdletSpec("Set-TransportServer", "set_transport_server", _SYS + "SetTransportServer", (
+        _identity(accepts=("TransportServer",)),
+        Param("MessageExpirationTimeout", "message_expiration_timeout"),
+        Param("DelayNotificationTimeout", "delay_notification_timeout"), ...)),
+    CmdletSpec("Get-ExchangeCertificate", "get_exchange_certificate", _SYS + "GetExchangeCertificate",
+               (_identity(False), _SERVER), "ExchangeCertificate", ("Thumbprint", "Services", "Subject")),
+
+(the keyword names are whatever the facade's methods take; everything else — binding, errors,
+layout, pipelines, the Python shown beside the cmdlet — follows from the entry).
 
 Parameters whose ``arg`` starts with ``_`` are handled by the shell itself
 (``-Server``, ``-Filter``, ``-Start``/``-End``, ``-ResultSize``, ``-Confirm``...)
