@@ -250,10 +250,11 @@ def _command(tokens: list[Token], line: str, at: int) -> Command:
         raise parse_error("An empty pipe element is not allowed.", "EmptyPipeElement", (at, at + 1))
     head = tokens[0]
     if head.kind not in ("word", "string"):
-        raise parse_error(
-            f"Unexpected token '{line[head.start:head.end]}': a statement starts with a cmdlet name.",
-            "UnexpectedToken", (head.start, head.end),
-        )  # fmt: skip
+        after_semicolon = line[: head.start].rstrip().endswith(";")
+        hint = (" (A ';' ends a statement: quote a value that contains one, e.g. 'SMTP:*;1'.)" if after_semicolon
+                else " A statement starts with a cmdlet name.")  # fmt: skip
+        raise parse_error(f"Unexpected token '{line[head.start:head.end]}' in expression or statement.{hint}",
+                          "UnexpectedToken", (head.start, head.end))  # fmt: skip
     return Command(str(head.value), (head.start, head.end), tuple(_elements(tokens[1:])))
 
 

@@ -79,6 +79,9 @@ PARSE_ERRORS = [
     ("Get-Queue |", "An empty pipe element is not allowed.", "EmptyPipeElement"),
     ("| Get-Queue", "An empty pipe element is not allowed.", "EmptyPipeElement"),
     ("x -A B,", "Missing expression after ','.", "MissingExpressionAfterToken"),
+    ("New-SendConnector X -AddressSpaces SMTP:*;1",
+     "Unexpected token '1' in expression or statement. (A ';' ends a statement: quote a value that contains one, "
+     "e.g. 'SMTP:*;1'.)", "UnexpectedToken"),
 ]
 
 
