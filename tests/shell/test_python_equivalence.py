@@ -143,3 +143,25 @@ def test_python_to_cmdlet_and_back(call: tuple[str, ...], kwargs: dict[str, Any]
 
     assert python_to_cmdlet(*call, **kwargs) == cmdlet
     assert cmdlet_to_python(cmdlet) == python
+
+
+PYTHON_TEXTS = [
+    ("Get-Message -Queue MAIL\\Unreachable | Remove-Message -WithNDR $false",
+     'server = lab.server("mail.contoso.com")\n'
+     'df = server.get_message("MAIL\\\\Unreachable")\n'
+     'for identity in df["Identity"]:\n'
+     "    server.remove_message(identity, with_ndr=False)"),
+    ("Get-Queue -Server mail.xutonglin.com | ft Identity,Status",
+     'server = lab.server("mail.xutonglin.com")\ndf = server.get_queue()\ndf = df[["Identity", "Status"]]\ndf'),
+    ("Retry-Queue -Filter {Status -eq 'Retry'}",
+     'server = lab.server("mail.contoso.com")\ndf = server.get_queue()\n'
+     'df = df[(df["Status"].astype(str).str.lower() == "retry")]\n'
+     'for identity in df["Identity"]:\n    server.retry_queue(identity)'),
+    ("Get-Queue; Get-SendConnector",
+     'lab.server("mail.contoso.com").get_queue()\n\nlab.server("mail.contoso.com").get_send_connector()'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "python"), PYTHON_TEXTS, ids=[p[0][:50] for p in PYTHON_TEXTS])
+def test_python_text(command: str, python: str) -> None:
+    assert cmdlet_to_python(command) == python
