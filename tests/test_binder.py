@@ -44,4 +44,4 @@ def test_dockerfile_installs_the_project_after_copying_it() -> None:
 def test_the_project_declares_what_the_curriculum_imports() -> None:
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=!~ \[]", d)[0].lower() for d in deps}
-    assert {"jupyterlab", "ipywidgets", "dnslib", "aiosmtpd", "pandas", "dnspython"} <= names
+    assert {"jupyterlab", "ipywidgets", "dnslib", "aiosmtpd", "pandas"} <= names
