@@ -25,6 +25,25 @@ __version__ = "0.1.0"
 _LAZY = {"Lab", "start", "stop_all", "running_labs"}
 
 
+def _register_magics() -> None:
+    # In IPython (a notebook's kernel), `%%ems` and `%%cmd` exist as soon as labkit is imported; elsewhere
+    # nothing changes. Registering imports only labkit.shell.magics, which loads the lab when a cell runs.
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    ipython = get_ipython()
+    if ipython is not None:
+        from labkit.shell.magics import register
+
+        register(ipython)
+
+
+_register_magics()
+
+
 def __getattr__(name: str) -> Any:
     # The runtime (pandas, aiosmtpd, dnslib) loads on first use, so `import labkit` stays cheap.
     if name in _LAZY:

@@ -10,6 +10,7 @@ import graph runs one way: faces → core, and this module → both.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,6 +24,9 @@ from labkit.pictures.topology import topology
 from labkit.scenario import Scenario, load_scenario
 from labkit.trace import Trace, trace
 from labkit.transport.settings import TransportSettings
+
+if TYPE_CHECKING:
+    from labkit.shell.result import ShellResult
 
 __all__ = ["Lab", "running_labs", "start", "stop_all"]
 
@@ -75,6 +79,22 @@ class Lab(LabCore):
         """
         self._require_running()
         return run_check(self, name)
+
+    def ems(self, command: str, server: str | None = None) -> ShellResult:
+        """Run Exchange Management Shell commands on `server` (the lab's first Exchange server by default).
+
+        ``lab.ems('Get-SendConnector | fl Name,AddressSpaces')`` returns a `ShellResult`: PowerShell's
+        output, the errors, and the Python call that does the same (see `labkit.shell`, docs/shell.md).
+        """
+        from labkit.shell import run_ems
+
+        return run_ems(self, command, server=server)
+
+    def cmd(self, command: str) -> ShellResult:
+        """Run the DNS server's Command Prompt lines: ``nslookup ...``, ``dnscmd /RecordAdd ...``."""
+        from labkit.shell import run_cmd
+
+        return run_cmd(self, command)
 
 
 def start(
