@@ -84,7 +84,16 @@ CELLS = [
     "already exists": that is fine, the record is there.)
     """),
     code('lab.dns.add_record("contoso.com", "mail", "A", "100.100.100.10")', tags=["fix"]),
-    code('lab.dns.add_record("xutonglin.com", "mail", "A", "100.100.100.254")', tags=["fix"]),
+    md("""
+    **At the DNS server's Command Prompt.** A Windows DNS administrator types the same
+    record with `dnscmd` (`%%cmd` runs the cell at the lab DNS server's prompt; below
+    dnscmd's own reply is the Python call that does the same). Any of the three ways —
+    console, `dnscmd`, Python — is a correct answer.
+    """),
+    code("""
+    %%cmd
+    dnscmd /RecordAdd xutonglin.com mail A 100.100.100.254
+    """, tags=["fix"]),
     code('lab.dns.records()[["Zone", "Name", "Type", "Data"]]'),
     md("""
     ## Verify: nslookup from both sides

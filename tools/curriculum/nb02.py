@@ -94,7 +94,11 @@ CELLS = [
     leave *Host or child domain* blank, type the mail server's FQDN, *OK*.
     """),
     code('lab.dns.add_record("xutonglin.com", "@", "MX", "mail.xutonglin.com", preference=10)', tags=["fix"]),
-    code('lab.dns.add_record("contoso.com", "@", "MX", "mail.contoso.com", preference=10)', tags=["fix"]),
+    md("The same at the DNS server's Command Prompt (`dnscmd zone @ MX preference host`):"),
+    code("""
+    %%cmd
+    dnscmd /RecordAdd contoso.com @ MX 10 mail.contoso.com
+    """, tags=["fix"]),
     code('lab.dns.records()[["Zone", "Name", "Type", "Data", "Preference"]]'),
     md("""
     ## Verify: nslookup -type=MX from each side

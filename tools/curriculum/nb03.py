@@ -83,11 +83,16 @@ CELLS = [
     NewSendConnectorWizard(lab, server="mail.contoso.com")
     """),
     md("""
-    **With code.** The same command in the Exchange shell is
-    `New-SendConnector -Name Internet -Usage Internet -AddressSpaces *`; in the lab
-    (use the wizard *or* this cell: the second would fail, the connector exists):
+    **With the Exchange Management Shell.** The product's documented form (`%%ems
+    mail.contoso.com` runs the cell in the shell of contoso's server; below PowerShell's
+    output is the Python call that does the same,
+    `contoso.new_send_connector("Internet", ["*"], usage="Internet")`). Use the wizard
+    *or* this cell, or the Python call: the second would fail, the connector exists.
     """),
-    code('contoso.new_send_connector("Internet", ["*"], usage="Internet")[["Identity", "AddressSpaces", "DNSRoutingEnabled", "Usage"]]', tags=["fix"]),
+    code("""
+    %%ems mail.contoso.com
+    New-SendConnector -Name "Internet" -Usage Internet -AddressSpaces "*" -SourceTransportServers MAIL
+    """, tags=["fix"]),
     md("## Check"),
     code('lab.check("send-connector")', tags=["check"]),
     md("""

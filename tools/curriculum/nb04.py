@@ -80,13 +80,14 @@ CELLS = [
     ReceiveConnectorProperties(lab, server="mail.xutonglin.com")
     """),
     md("""
-    **With code.** `Set-ReceiveConnector -PermissionGroups` replaces the whole list, so
-    give all four groups:
+    **With the Exchange Management Shell.** `Set-ReceiveConnector -PermissionGroups`
+    replaces the whole list, so give all four groups (the Python call below the output,
+    `xutonglin.set_receive_connector(...)`, does the same; any of the three ways counts):
     """),
-    code(r"""
-    xutonglin.set_receive_connector(
-        "MAIL\\Default MAIL", permission_groups=["AnonymousUsers", "ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers"]
-    )[["Identity", "PermissionGroups"]]
+    code("""
+    %%ems mail.xutonglin.com
+    Set-ReceiveConnector "MAIL\\Default MAIL" -PermissionGroups AnonymousUsers,ExchangeUsers,ExchangeServers,ExchangeLegacyServers
+    Get-ReceiveConnector "MAIL\\Default MAIL" | fl Identity,PermissionGroups
     """, tags=["fix"]),
     md("## Check"),
     code('lab.check("anonymous-receive")', tags=["check"]),

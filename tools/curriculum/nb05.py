@@ -58,7 +58,10 @@ CELLS = [
     md("The trace from allen's side finds the first gap (✘) and the next one (⚠):"),
     code('lab.trace("allen@xutonglin.com", "contoso@contoso.com")'),
     md("## Fix 1: a send connector on xutonglin's server"),
-    code('xutonglin.new_send_connector("Internet", ["*"], usage="Internet")[["Identity", "AddressSpaces", "Usage"]]', tags=["fix"]),
+    code("""
+    %%ems mail.xutonglin.com
+    New-SendConnector -Name "Internet" -Usage Internet -AddressSpaces "*" -SourceTransportServers MAIL
+    """, tags=["fix"]),
     md("The reply is resubmitted and leaves — and comes straight back as an NDR:"),
     code("""
     lab.settle()
